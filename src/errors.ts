@@ -162,6 +162,17 @@ export class StreamOverflowError extends TroupeError {
   }
 }
 
+/**
+ * A non-fatal error a worker streamed with `addStreamingError`: the request goes on. Object-mode
+ * streams yield it in place (check with `instanceof`); it is never thrown.
+ */
+export class StreamedError extends TroupeError {
+  override name = "StreamedError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCode.WORKER_ERROR, message, options);
+  }
+}
+
 /** The group of ranks is down and could not be (re)started. */
 export class GroupUnavailableError extends TroupeError {
   override name = "GroupUnavailableError";

@@ -1,0 +1,45 @@
+export {
+  abortReason,
+  ErrorCode,
+  GroupUnavailableError,
+  InvalidArgumentError,
+  InvalidPayloadError,
+  InvalidWorkerError,
+  isAbortError,
+  ProtocolError,
+  RemoteError,
+  RequestTimeoutError,
+  RunnerStateError,
+  type SerializedError,
+  SetupError,
+  StartTimeoutError,
+  StreamedError,
+  StreamIdleError,
+  StreamOverflowError,
+  TroupeError,
+  type TroupeErrorOptions,
+  WorkerCallError,
+  WorkerExitedError,
+} from "./errors.ts";
+export {
+  DistributedRunner,
+  type InvokeOptions,
+  type RankInfo,
+  type RunnerState,
+  type StartOptions,
+  type StopOptions,
+  type WorkerInput,
+  type WorkerOutput,
+  type WorkerResult,
+  type WorkerSetup,
+} from "./runner/distributed-runner.ts";
+export type { Logger } from "./runner/logger.ts";
+export type { DistributedRunnerOptions, RestartPolicy } from "./runner/options.ts";
+export {
+  type RankResult,
+  RunnerStream,
+  type StreamEvent,
+  type StreamOptions,
+} from "./runner/runner-stream.ts";
+export type { CallContext, StreamingResultOptions } from "./worker/call-context.ts";
+export { DistributedWorker } from "./worker/distributed-worker.ts";

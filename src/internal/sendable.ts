@@ -1,0 +1,75 @@
+import { InvalidPayloadError } from "../errors.ts";
+
+/**
+ * Throws an {@link InvalidPayloadError} naming the first value in `value` that cannot cross a
+ * process boundary: a function, a symbol, a cycle, or an object troupe cannot rebuild (a class
+ * instance other than the built-ins below). `label` names the root in the message.
+ */
+export function assertSendable(value: unknown, label: string): void {
+  const problem = findUnsendable(value, label, new Set());
+  if (problem !== undefined) throw new InvalidPayloadError(problem);
+}
+
+function findUnsendable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+  switch (typeof value) {
+    case "function":
+      return `Expected \`${path}\` to be data that can be sent to another process, got a function`;
+    case "symbol":
+      return `Expected \`${path}\` to be data that can be sent to another process, got a symbol`;
+    case "object":
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return undefined;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date) {
+    return undefined;
+  }
+  if (value instanceof RegExp || value instanceof Error) return undefined;
+  if (ancestors.has(value)) {
+    return `Expected \`${path}\` to be data that can be sent to another process, got a reference cycle`;
+  }
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const found = findUnsendable(value[i], `${path}[${i}]`, ancestors);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    if (value instanceof Map) {
+      for (const [key, entry] of value) {
+        const keyProblem = findUnsendable(key, `${path}.<map key>`, ancestors);
+        if (keyProblem !== undefined) return keyProblem;
+        const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    if (value instanceof Set) {
+      let i = 0;
+      for (const entry of value) {
+        const found = findUnsendable(entry, `${path}.<set item ${i++}>`, ancestors);
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+      return `Expected \`${path}\` to be plain data that can be sent to another process, got an instance of ${typeof name === "string" ? name : "a class"}`;
+    }
+    for (const key of Object.keys(value)) {
+      const found = findUnsendable(
+        (value as Record<string, unknown>)[key],
+        `${path}.${key}`,
+        ancestors,
+      );
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  } finally {
+    ancestors.delete(value);
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * Framing between the runner and its ranks: each frame is a 4-byte big-endian length followed by
+ * one MessagePack-encoded message. Pure functions and a push-based decoder; no I/O.
+ */
+import { Packr } from "msgpackr";
+import { ProtocolError, type SerializedError } from "../errors.ts";
+import type { LogLevel, RankMessage, RunnerMessage } from "./messages.ts";
+
+/** Largest frame either side accepts (a result is bounded by this too). */
+export const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
+
+const HEADER_BYTES = 4;
+
+// Records are off: every frame must decode on its own, without structures shared between sides.
+const packr = new Packr({ moreTypes: true, useRecords: false });
+
+/** Encodes any sendable value (payloads, results, outputs) on its own. */
+export function encodeValue(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+export function decodeValue(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+export function encodeFrame(message: RunnerMessage | RankMessage): Uint8Array {
+  const body = packr.pack(message);
+  const frame = new Uint8Array(HEADER_BYTES + body.byteLength);
+  new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES).setUint32(0, body.byteLength);
+  frame.set(body, HEADER_BYTES);
+  return frame;
+}
+
+/**
+ * Splits a byte stream into frames and decodes them. Feed chunks as they arrive, split anywhere;
+ * `push` returns the complete messages, in order.
+ */
+export class FrameDecoder {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+
+  push(chunk: Uint8Array): unknown[] {
+    let data: Uint8Array;
+    if (this.pendingBytes === 0) {
+      data = chunk;
+    } else {
+      this.pending.push(chunk);
+      data = concat(this.pending, this.pendingBytes + chunk.byteLength);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    const out: unknown[] = [];
+    let offset = 0;
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    while (data.byteLength - offset >= HEADER_BYTES) {
+      const length = view.getUint32(offset);
+      if (length > MAX_FRAME_BYTES) {
+        throw new ProtocolError(`Frame of ${length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+      }
+      if (data.byteLength - offset - HEADER_BYTES < length) break;
+      const start = offset + HEADER_BYTES;
+      out.push(packr.unpack(data.subarray(start, start + length)));
+      offset = start + length;
+    }
+    if (offset < data.byteLength) {
+      // Copy the tail so the (possibly large) chunk it came from can be collected.
+      const rest = data.slice(offset);
+      this.pending.push(rest);
+      this.pendingBytes = rest.byteLength;
+    }
+    return out;
+  }
+
+  /** Bytes of an incomplete frame held back. */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error"]);
+
+/** Checks that a decoded value is a well-formed {@link RankMessage}; throws ProtocolError if not. */
+export function parseRankMessage(value: unknown): RankMessage {
+  const m = asRecord(value);
+  switch (m.t) {
+    case "ready":
+    case "stopped":
+      return { t: m.t };
+    case "setupFailed":
+      return { t: "setupFailed", error: errorField(m, "error") };
+    case "results": {
+      const items = m.items;
+      if (!Array.isArray(items) || !items.every((item) => item instanceof Uint8Array)) {
+        throw bad(m, "`items` must be an array of byte arrays");
+      }
+      const keys = m.keys;
+      if (keys !== undefined) {
+        if (
+          !Array.isArray(keys) ||
+          keys.length !== items.length ||
+          !keys.every((k) => k === null || typeof k === "string")
+        ) {
+          throw bad(m, "`keys` must be an array of strings or nulls, one per item");
+        }
+        return { t: "results", id: idField(m), items, keys };
+      }
+      return { t: "results", id: idField(m), items };
+    }
+    case "streamError":
+      return { t: "streamError", id: idField(m), error: errorField(m, "error") };
+    case "done":
+      if (!(m.output instanceof Uint8Array)) throw bad(m, "`output` must be bytes");
+      return { t: "done", id: idField(m), output: m.output };
+    case "failed":
+      if (typeof m.aborted !== "boolean") throw bad(m, "`aborted` must be a boolean");
+      return { t: "failed", id: idField(m), error: errorField(m, "error"), aborted: m.aborted };
+    case "log":
+      if (typeof m.level !== "string" || !LOG_LEVELS.has(m.level) || typeof m.msg !== "string") {
+        throw bad(m, "`level` and `msg` must be a log level and a string");
+      }
+      return { t: "log", level: m.level as LogLevel, msg: m.msg };
+    default:
+      throw new ProtocolError(`Unknown message type ${JSON.stringify(m.t)} from a rank`);
+  }
+}
+
+/** Checks that a decoded value is a well-formed {@link RunnerMessage}; throws ProtocolError if not. */
+export function parseRunnerMessage(value: unknown): RunnerMessage {
+  const m = asRecord(value);
+  switch (m.t) {
+    case "init": {
+      const config = asRecord(m.config);
+      if (typeof m.worker !== "string") throw bad(m, "`worker` must be a string");
+      if (
+        typeof config.streamAllRanks !== "boolean" ||
+        typeof config.maxPendingBytes !== "number" ||
+        typeof config.highWaterMark !== "number"
+      ) {
+        throw bad(m, "`config` is incomplete");
+      }
+      return {
+        t: "init",
+        worker: m.worker,
+        setup: m.setup,
+        config: {
+          streamAllRanks: config.streamAllRanks,
+          maxPendingBytes: config.maxPendingBytes,
+          highWaterMark: config.highWaterMark,
+        },
+      };
+    }
+    case "call":
+      if (typeof m.requestId !== "string" || typeof m.streaming !== "boolean") {
+        throw bad(m, "`requestId` and `streaming` must be a string and a boolean");
+      }
+      if (!(m.payload instanceof Uint8Array)) throw bad(m, "`payload` must be bytes");
+      return {
+        t: "call",
+        id: idField(m),
+        requestId: m.requestId,
+        payload: m.payload,
+        streaming: m.streaming,
+      };
+    case "cancel":
+      return { t: "cancel", id: idField(m), reason: errorField(m, "reason") };
+    case "stop":
+      return { t: "stop" };
+    default:
+      throw new ProtocolError(`Unknown message type ${JSON.stringify(m.t)} from the runner`);
+  }
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new ProtocolError(`Expected a message object, got ${describe(value)}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function idField(m: Record<string, unknown>): number {
+  if (typeof m.id !== "number" || !Number.isSafeInteger(m.id) || m.id < 1) {
+    throw bad(m, "`id` must be a positive integer");
+  }
+  return m.id;
+}
+
+function errorField(m: Record<string, unknown>, key: string): SerializedError {
+  const e = m[key];
+  if (e === null || typeof e !== "object") throw bad(m, `\`${key}\` must be an error object`);
+  const r = e as Record<string, unknown>;
+  if (typeof r.name !== "string" || typeof r.message !== "string") {
+    throw bad(m, `\`${key}\` must have a string name and message`);
+  }
+  return r as unknown as SerializedError;
+}
+
+function bad(m: Record<string, unknown>, problem: string): ProtocolError {
+  return new ProtocolError(`Malformed ${JSON.stringify(m.t)} message: ${problem}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}

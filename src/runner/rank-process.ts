@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import type { Socket } from "node:net";
+import { encodeFrame, FrameDecoder, parseRankMessage } from "../protocol/codec.ts";
+import type { RankMessage, RunnerMessage } from "../protocol/messages.ts";
+
+/** Debian's `setpriv` (util-linux) sets PR_SET_PDEATHSIG, so a rank dies with the runner even when its event loop is busy. */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
+
+/** How long an exited rank's channel may stay open (held by a grandchild) before the exit is reported. */
+const CHANNEL_DRAIN_MS = 250;
+
+export interface RankProcessOptions {
+  readonly rank: number;
+  readonly nodeArgs: readonly string[];
+  readonly entry: string;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly onMessage: (message: RankMessage) => void;
+  readonly onProtocolError: (error: unknown) => void;
+}
+
+export interface RankExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** One rank's process and its control channel (a socket pair on the child's fd 3). */
+export class RankProcess {
+  readonly rank: number;
+  readonly pid: number | undefined;
+  /** Resolves when the process has exited (and its channel is closed). */
+  readonly exited: Promise<RankExit>;
+  exit: RankExit | undefined;
+
+  private readonly child: ChildProcess;
+  private readonly channel: Socket;
+  private readonly decoder = new FrameDecoder();
+  private paused = false;
+
+  constructor(options: RankProcessOptions) {
+    this.rank = options.rank;
+    const args = [...options.nodeArgs, options.entry];
+    const [command, commandArgs] =
+      SETPRIV === undefined
+        ? [process.execPath, args]
+        : [SETPRIV, ["--pdeathsig", "KILL", "--", process.execPath, ...args]];
+    this.child = spawn(command, commandArgs, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ["ignore", "inherit", "inherit", "pipe"],
+    });
+    this.pid = this.child.pid;
+    this.channel = this.child.stdio[3] as Socket;
+    this.channel.on("end", () => this.channel.destroy());
+    this.exited = new Promise((resolve) => {
+      // Report the exit only once the channel is drained, so that a message the rank sent just
+      // before exiting (why setup failed, say) is handled before its exit. A grandchild that
+      // inherited the channel could keep it open; then give up on it after a short while.
+      let status: RankExit | undefined;
+      let channelClosed = false;
+      const settle = (): void => {
+        if (status === undefined || this.exit !== undefined) return;
+        this.exit = status;
+        resolve(status);
+      };
+      this.child.once("exit", (code, signal) => {
+        status = { code, signal };
+        if (channelClosed) settle();
+        else setTimeout(settle, CHANNEL_DRAIN_MS).unref();
+      });
+      // A spawn failure (ENOENT, EAGAIN) emits "error" and never "exit".
+      this.child.once("error", () => {
+        status ??= { code: null, signal: null };
+        settle();
+      });
+      this.channel.once("close", () => {
+        channelClosed = true;
+        settle();
+      });
+    });
+    this.channel.on("data", (chunk: Buffer) => {
+      let messages: unknown[];
+      try {
+        messages = this.decoder.push(chunk);
+      } catch (error) {
+        options.onProtocolError(error);
+        return;
+      }
+      for (const raw of messages) {
+        let message: RankMessage;
+        try {
+          message = parseRankMessage(raw);
+        } catch (error) {
+          options.onProtocolError(error);
+          continue;
+        }
+        options.onMessage(message);
+      }
+    });
+    // Errors on the channel surface as the process's exit; nothing else to do with them.
+    this.channel.on("error", () => {});
+  }
+
+  get alive(): boolean {
+    return this.exit === undefined;
+  }
+
+  send(message: RunnerMessage): void {
+    if (this.exit !== undefined || this.channel.destroyed) return;
+    this.channel.write(encodeFrame(message));
+  }
+
+  /** Stops reading this rank's results: the rank's writes back up, so it waits (backpressure). */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.channel.pause();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.channel.resume();
+  }
+
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.exit === undefined) this.child.kill(signal);
+  }
+}

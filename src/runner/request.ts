@@ -1,0 +1,32 @@
+import type { EventBuffer } from "./event-buffer.ts";
+
+export type RequestState = "queued" | "running" | "settling" | "finished";
+
+/** One call's state inside the runner, from submission until every rank is done with it. */
+export class Request {
+  state: RequestState = "queued";
+  /** Ranks that have not yet finished or abandoned this request. */
+  readonly pendingRanks = new Set<number>();
+  /** Rank 0's encoded return value, once it arrived. */
+  output: Uint8Array | undefined;
+  /** Undo functions run when the request finishes (timers, signal listeners). */
+  readonly cleanups: (() => void)[] = [];
+
+  constructor(
+    readonly id: number,
+    readonly requestId: string,
+    readonly payload: Uint8Array,
+    readonly streaming: boolean,
+    readonly buffer: EventBuffer,
+    readonly streamingTimeout: number | undefined,
+  ) {}
+
+  /** `true` once the consumer has its outcome (the ranks may still be winding down). */
+  get settledForConsumer(): boolean {
+    return this.buffer.outcome !== undefined;
+  }
+
+  runCleanups(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+  }
+}

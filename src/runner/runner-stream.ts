@@ -1,0 +1,280 @@
+import { toJson } from "../encoding/json.ts";
+import { encodeDataEvent, encodeEvent, SseEvent } from "../encoding/sse.ts";
+import {
+  deserializeError,
+  InvalidArgumentError,
+  type SerializedError,
+  StreamedError,
+  serializeError,
+  TroupeError,
+} from "../errors.ts";
+import { deferred, quiet } from "../internal/deferred.ts";
+import { decodeValue } from "../protocol/codec.ts";
+import type { Request } from "./request.ts";
+
+/** Options of `runner.stream()`. */
+export interface StreamOptions {
+  /** Fail with REQUEST_TIMEOUT (and cancel on every rank) after this many ms, queue wait included. */
+  readonly timeout?: number;
+  /** Fail with STREAM_IDLE when the ranks stream nothing for this many ms while running. */
+  readonly streamingTimeout?: number;
+  /**
+   * Yield bytes ready for an HTTP response instead of objects: each event exactly
+   * `data: <json>\n\n`, the final result last (fal's format); a failure is one
+   * `event: error` event.
+   * @default false
+   */
+  readonly asTextEvents?: boolean;
+  /** Cancels the request on every rank when aborted. */
+  readonly signal?: AbortSignal;
+  /** The id the worker sees as `ctx.requestId`. @default a random UUID */
+  readonly requestId?: string;
+}
+
+/** A streamed request's events, in order, as `stream(...).events()` yields them. */
+export type StreamEvent<Result = unknown, Output = unknown> =
+  /** The request waits; `position` requests are ahead of it (0: it runs next). */
+  | { readonly type: "queued"; readonly position: number }
+  /** Every rank has started running it. */
+  | { readonly type: "started" }
+  | { readonly type: "result"; readonly rank: number; readonly data: Result }
+  /** `fatal: false` for `addStreamingError` (the request goes on); `fatal: true` is the last event. */
+  | { readonly type: "error"; readonly error: Error; readonly fatal: boolean }
+  /** Rank 0's return value; the last event. */
+  | { readonly type: "final"; readonly data: Output };
+
+/** A result of rank `rank`, as yielded when the runner forwards every rank's results. */
+export interface RankResult<Result = unknown> {
+  readonly rank: number;
+  readonly result: Result;
+}
+
+/** What a {@link RunnerStream} needs from its runner. */
+export interface RequestSource {
+  submit(): Request;
+  abort(request: Request, reason: Error): void;
+}
+
+type Mode = "values" | "text";
+
+/**
+ * The stream of one request. Iterate it for the results (objects, or SSE bytes with
+ * `asTextEvents`), the final result last; or call `events()` for typed events; or `done()` for
+ * just the final result. The request is submitted on first use and cancelled on every rank when
+ * the consumer leaves early (`break`, `return()`, `cancel()`, or the signal).
+ *
+ * @example
+ * ```ts
+ * const s = runner.stream({ prompt: "A sunset" });
+ * for await (const event of s) console.log(event); // intermediate results, then the final one
+ * const final = await s.done(); // the final result on its own
+ * ```
+ */
+export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Output>
+  implements AsyncIterable<Item>
+{
+  private request: Request | undefined;
+  private consuming = false;
+  private ended = false;
+  private readonly final = deferred<Output>();
+
+  /** @internal */
+  constructor(
+    private readonly source: RequestSource,
+    private readonly mode: Mode,
+    private readonly streamAllRanks: boolean,
+    /** The id the worker sees as `ctx.requestId`. */
+    readonly requestId: string,
+  ) {
+    quiet(this.final.promise);
+  }
+
+  /** The final result (rank 0's return value); rejects with the error that failed the request. */
+  done(): Promise<Output> {
+    if (!this.consuming) {
+      this.claim("done()");
+      void this.drain();
+    }
+    return this.final.promise;
+  }
+
+  /** Cancels the request on every rank; the stream and `done()` reject with `reason`. */
+  cancel(reason: Error = new DOMException("The stream was cancelled", "AbortError")): void {
+    if (this.ended) return;
+    const request = this.start();
+    this.source.abort(request, reason);
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Item> {
+    this.claim("iteration");
+    return {
+      next: () =>
+        (this.mode === "text" ? this.nextText() : this.nextValue()) as Promise<
+          IteratorResult<Item>
+        >,
+      return: async () => {
+        this.leave();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  /** The request's typed events: queue position, start, each result, and how it ended. */
+  events(): AsyncIterable<StreamEvent<Result, Output>> {
+    this.claim("events()");
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<StreamEvent<Result, Output>>> => {
+          const event = await this.nextEvent();
+          return event === undefined
+            ? { done: true, value: undefined }
+            : { done: false, value: event };
+        },
+        return: async () => {
+          this.leave();
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  }
+
+  /** The stream as a web ReadableStream (for an HTTP response body); cancelling it cancels the request. */
+  toReadableStream(): ReadableStream<Item> {
+    const iterator = this[Symbol.asyncIterator]();
+    return new ReadableStream<Item>(
+      {
+        pull: async (controller) => {
+          const { done, value } = await iterator.next();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: async () => {
+          await iterator.return?.();
+        },
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  private claim(what: string): void {
+    if (this.consuming) {
+      throw new InvalidArgumentError(
+        `This stream is already being consumed; ${what} needs a stream of its own (call runner.stream() again)`,
+      );
+    }
+    this.consuming = true;
+  }
+
+  private start(): Request {
+    this.request ??= this.source.submit();
+    return this.request;
+  }
+
+  private leave(): void {
+    if (this.ended) return;
+    this.cancel(new DOMException("The consumer stopped reading the stream", "AbortError"));
+    this.ended = true;
+  }
+
+  private async drain(): Promise<void> {
+    while ((await this.nextEvent()) !== undefined) {}
+  }
+
+  private async nextEvent(): Promise<StreamEvent<Result, Output> | undefined> {
+    if (this.ended) return undefined;
+    const buffer = this.start().buffer;
+    for (;;) {
+      const item = buffer.take();
+      if (item !== undefined) {
+        switch (item.kind) {
+          case "result":
+            return { type: "result", rank: item.rank, data: decodeValue(item.bytes) as Result };
+          case "streamError":
+            return { type: "error", error: streamedError(item.error), fatal: false };
+          case "queued":
+            return { type: "queued", position: item.position };
+          case "started":
+            return { type: "started" };
+        }
+      }
+      const outcome = buffer.outcome;
+      if (outcome !== undefined) {
+        this.ended = true;
+        if (outcome.ok) {
+          const data = decodeValue(outcome.output) as Output;
+          this.final.resolve(data);
+          return { type: "final", data };
+        }
+        this.final.reject(outcome.error);
+        return { type: "error", error: outcome.error, fatal: true };
+      }
+      await buffer.wait();
+    }
+  }
+
+  private async nextValue(): Promise<IteratorResult<unknown>> {
+    for (;;) {
+      const event = await this.nextEvent();
+      if (event === undefined) return { done: true, value: undefined };
+      switch (event.type) {
+        case "result":
+          return {
+            done: false,
+            value: this.streamAllRanks ? { rank: event.rank, result: event.data } : event.data,
+          };
+        case "final":
+          return { done: false, value: event.data };
+        case "error":
+          if (event.fatal) throw event.error;
+          return { done: false, value: event.error };
+        default:
+          continue;
+      }
+    }
+  }
+
+  private async nextText(): Promise<IteratorResult<Uint8Array>> {
+    for (;;) {
+      const event = await this.nextEvent();
+      if (event === undefined) return { done: true, value: undefined };
+      switch (event.type) {
+        case "result":
+          return {
+            done: false,
+            value: encodeDataEvent(
+              toJson(this.streamAllRanks ? { rank: event.rank, result: event.data } : event.data),
+            ),
+          };
+        case "final":
+          return { done: false, value: encodeDataEvent(toJson(event.data)) };
+        case "error":
+          return {
+            done: false,
+            value: encodeEvent({
+              event: SseEvent.error,
+              data: toJson({ error: publicError(event.error), fatal: event.fatal }),
+            }),
+          };
+        default:
+          continue;
+      }
+    }
+  }
+}
+
+function streamedError(serialized: SerializedError): StreamedError {
+  const cause = deserializeError(serialized);
+  return new StreamedError(
+    serialized.rank === undefined
+      ? serialized.message
+      : `Rank ${serialized.rank}: ${serialized.message}`,
+    { ...(serialized.rank === undefined ? {} : { rank: serialized.rank }), cause },
+  );
+}
+
+/** The error as an SSE error event carries it: code, message, rank and stack. */
+function publicError(error: Error): SerializedError {
+  const serialized = serializeError(error);
+  if (error instanceof TroupeError || serialized.code !== undefined) return serialized;
+  return { ...serialized, code: error.name === "AbortError" ? "ABORTED" : "INTERNAL" };
+}

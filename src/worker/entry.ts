@@ -1,0 +1,275 @@
+/**
+ * The main file of every rank process. The runner starts it with torchrun's environment (RANK,
+ * WORLD_SIZE, …) and a control channel on file descriptor 3; it loads the worker module, runs
+ * `setup()`, then one `call()` per request until told to stop. When the channel closes (the runner
+ * is gone) the rank exits at once, so a runner that dies leaves no orphans.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { Socket } from "node:net";
+import {
+  InvalidWorkerError,
+  ProtocolError,
+  type SerializedError,
+  serializeError,
+} from "../errors.ts";
+import { assertSendable } from "../internal/sendable.ts";
+import {
+  decodeValue,
+  encodeFrame,
+  encodeValue,
+  FrameDecoder,
+  parseRunnerMessage,
+} from "../protocol/codec.ts";
+import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../protocol/messages.ts";
+import type { CallContext, StreamingResultOptions } from "./call-context.ts";
+import { type DistributedWorker, isWorkerClass } from "./distributed-worker.ts";
+import { rankIdentityFromEnv } from "./rank-env.ts";
+import { RUNTIME } from "./rank-runtime.ts";
+import { ResultSink } from "./result-sink.ts";
+
+const CHANNEL_FD = 3;
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+interface ActiveCall {
+  readonly id: number;
+  readonly streaming: boolean;
+  readonly controller: AbortController;
+}
+
+const { rank } = rankIdentityFromEnv();
+const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+const decoder = new FrameDecoder();
+const callScope = new AsyncLocalStorage<ActiveCall>();
+const warned = new Set<string>();
+
+let config: RankConfig | undefined;
+let worker: DistributedWorker | undefined;
+let sink: ResultSink | undefined;
+let active: ActiveCall | undefined;
+let activeDone: Promise<void> | undefined;
+let stopping = false;
+
+function send(message: RankMessage): void {
+  channel.write(encodeFrame(message));
+}
+
+function log(level: LogLevel, msg: string): void {
+  send({ t: "log", level, msg });
+}
+
+function warnOnce(key: string, msg: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  log("warn", msg);
+}
+
+function exitAfterFlush(code: number): void {
+  channel.end(() => process.exit(code));
+}
+
+channel.on("data", (chunk: Buffer) => {
+  let messages: unknown[];
+  try {
+    messages = decoder.push(chunk);
+  } catch (error) {
+    fatal(error);
+    return;
+  }
+  for (const raw of messages) {
+    let message: RunnerMessage;
+    try {
+      message = parseRunnerMessage(raw);
+    } catch (error) {
+      fatal(error);
+      return;
+    }
+    handle(message);
+  }
+});
+// The runner is gone (it exited, crashed or closed the channel): leave at once.
+channel.on("end", () => process.exit(0));
+channel.on("error", () => process.exit(0));
+
+function fatal(error: unknown): void {
+  log("error", `Rank ${rank} received a message it cannot handle: ${String(error)}`);
+  exitAfterFlush(70);
+}
+
+function handle(message: RunnerMessage): void {
+  switch (message.t) {
+    case "init":
+      void init(message.worker, message.setup, message.config);
+      return;
+    case "call":
+      if (worker === undefined || active !== undefined || stopping) {
+        fatal(
+          new ProtocolError(
+            `Call ${message.id} arrived while the rank was ${worker === undefined ? "not set up" : active !== undefined ? `running call ${active.id}` : "stopping"}`,
+          ),
+        );
+        return;
+      }
+      activeDone = runCall(
+        worker,
+        message.id,
+        message.requestId,
+        message.payload,
+        message.streaming,
+      );
+      return;
+    case "cancel":
+      // A cancel can cross a call that just finished on its way here; that one is simply done.
+      if (active !== undefined && active.id === message.id) {
+        active.controller.abort(cancelReason(message.id, message.reason));
+        sink?.discard();
+      }
+      return;
+    case "stop":
+      void stop();
+      return;
+  }
+}
+
+function cancelReason(id: number, reason: SerializedError): DOMException {
+  return new DOMException(`Request ${id} was cancelled: ${reason.message}`, "AbortError");
+}
+
+async function init(url: string, setupOptions: unknown, rankConfig: RankConfig): Promise<void> {
+  config = rankConfig;
+  try {
+    let module: Record<string, unknown>;
+    try {
+      module = (await import(url)) as Record<string, unknown>;
+    } catch (error) {
+      throw new InvalidWorkerError(`Cannot load the worker module ${url}: ${String(error)}`, {
+        rank,
+        cause: error,
+      });
+    }
+    const WorkerClass = module.default;
+    if (!isWorkerClass(WorkerClass)) {
+      throw new InvalidWorkerError(
+        `Expected the default export of ${url} to be a class extending DistributedWorker, got ${describe(WorkerClass)}`,
+        { rank },
+      );
+    }
+    const instance = new WorkerClass();
+    sink = new ResultSink({
+      channel,
+      rank,
+      highWaterMark: rankConfig.highWaterMark,
+      maxPendingBytes: rankConfig.maxPendingBytes,
+    });
+    instance[RUNTIME] = { addResult, addError };
+    await instance.setup(setupOptions);
+    worker = instance;
+    send({ t: "ready" });
+  } catch (error) {
+    send({ t: "setupFailed", error: withRank(error) });
+    exitAfterFlush(1);
+  }
+}
+
+/** The call that a result added right now belongs to, or undefined (with a warning) if none. */
+function currentCall(what: string): ActiveCall | undefined {
+  const scoped = callScope.getStore();
+  if (scoped !== undefined && scoped !== active) {
+    warnOnce(
+      `stale:${what}`,
+      `Rank ${rank} dropped a ${what} added by request ${scoped.id} after it ended (a timer or callback outlived its call)`,
+    );
+    return undefined;
+  }
+  if (active === undefined) {
+    warnOnce(`idle:${what}`, `Rank ${rank} dropped a ${what} added while no request was running`);
+    return undefined;
+  }
+  return active;
+}
+
+const resolved = Promise.resolve();
+
+function addResult(result: unknown, options: StreamingResultOptions | undefined): Promise<void> {
+  const call = currentCall("streaming result");
+  if (call === undefined || !call.streaming || call.controller.signal.aborted) return resolved;
+  if (rank !== 0 && config?.streamAllRanks !== true) {
+    warnOnce(
+      "nonzero",
+      `Rank ${rank} dropped a streaming result: only rank 0's results reach the client. Stream from rank 0, or create the runner with { streamAllRanks: true }.`,
+    );
+    return resolved;
+  }
+  assertSendable(result, "result");
+  const encoded = encodeValue(result);
+  return (sink as ResultSink).add(encoded, options?.latestWins ?? null);
+}
+
+function addError(error: unknown): void {
+  const call = currentCall("streaming error");
+  if (call === undefined || !call.streaming || call.controller.signal.aborted) return;
+  // Keep the error behind the results added before it.
+  void (sink as ResultSink).drained().then(() => {
+    if (active === call) send({ t: "streamError", id: call.id, error: withRank(error) });
+  });
+}
+
+async function runCall(
+  instance: DistributedWorker,
+  id: number,
+  requestId: string,
+  payload: Uint8Array,
+  streaming: boolean,
+): Promise<void> {
+  const call: ActiveCall = { id, streaming, controller: new AbortController() };
+  const ctx: CallContext = { requestId, signal: call.controller.signal, streaming };
+  const outbox = sink as ResultSink;
+  active = call;
+  outbox.begin(id);
+  try {
+    const input = decodeValue(payload);
+    const output = await callScope.run(call, () => instance.call(input, ctx));
+    let encoded = EMPTY;
+    if (rank === 0) {
+      assertSendable(output, "the return value of call()");
+      encoded = encodeValue(output);
+    }
+    await outbox.drained();
+    send({ t: "done", id, output: encoded });
+  } catch (error) {
+    const aborted = call.controller.signal.aborted;
+    if (aborted) outbox.discard();
+    else await outbox.drained();
+    send({ t: "failed", id, error: withRank(error), aborted });
+  } finally {
+    active = undefined;
+  }
+}
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  // A running call was cancelled before the stop; let it unwind before tearing down.
+  await activeDone;
+  try {
+    await worker?.teardown();
+  } catch (error) {
+    log(
+      "error",
+      `Rank ${rank} teardown failed: ${error instanceof Error ? error.stack : String(error)}`,
+    );
+  }
+  send({ t: "stopped" });
+  exitAfterFlush(0);
+}
+
+function withRank(error: unknown): SerializedError {
+  const serialized = serializeError(error);
+  return serialized.rank === undefined ? { ...serialized, rank } : serialized;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "undefined (the module has no default export)";
+  if (value === null) return "null";
+  if (typeof value === "function") return `the function ${value.name || "(anonymous)"}`;
+  return typeof value;
+}

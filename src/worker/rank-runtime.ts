@@ -1,0 +1,13 @@
+import type { StreamingResultOptions } from "./call-context.ts";
+
+/** What a worker instance uses to reach its runner; installed by the rank's entry file. */
+export interface RankRuntime {
+  addResult(result: unknown, options: StreamingResultOptions | undefined): Promise<void>;
+  addError(error: unknown): void;
+}
+
+/** Key under which the entry file installs the {@link RankRuntime} on a worker instance. */
+export const RUNTIME: unique symbol = Symbol("troupe.runtime");
+
+/** Marks worker classes, so a class from another copy of troupe is still recognised. */
+export const WORKER_BRAND: unique symbol = Symbol.for("troupe.DistributedWorker");

@@ -1,0 +1,199 @@
+import type { Writable } from "node:stream";
+import { StreamOverflowError } from "../errors.ts";
+import { type Deferred, deferred } from "../internal/deferred.ts";
+import { encodeFrame } from "../protocol/codec.ts";
+
+/** Most results per frame, and most bytes: bounds the work the runner does per frame. */
+const MAX_BATCH_ITEMS = 4096;
+const MAX_BATCH_BYTES = 1024 * 1024;
+/** A result waits in a batch at most this long while the worker keeps the event loop busy. */
+const MAX_BATCH_DELAY_MS = 1;
+
+const resolved = Promise.resolve();
+
+export interface ResultSinkOptions {
+  readonly channel: Writable;
+  readonly rank: number;
+  readonly highWaterMark: number;
+  readonly maxPendingBytes: number;
+  readonly now?: () => number;
+}
+
+/**
+ * A rank's outbox for streamed results of the running request. Results are batched into frames
+ * (one write for many results added back-to-back), sent at once when the rank has been idle, and
+ * held — never dropped — while the runner applies backpressure (the channel needs draining).
+ */
+export class ResultSink {
+  private readonly channel: Writable;
+  private readonly rank: number;
+  private readonly highWaterMark: number;
+  private readonly maxPendingBytes: number;
+  private readonly now: () => number;
+
+  private requestId = 0;
+  private items: (Uint8Array | null)[] = [];
+  private keys: (string | null)[] = [];
+  private keyIndex = new Map<string, number>();
+  private head = 0;
+  private live = 0;
+  private bytes = 0;
+  private scheduled = false;
+  private waitingForDrain = false;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private roomWaiter: Deferred<void> | undefined;
+  private emptyWaiter: Deferred<void> | undefined;
+
+  constructor(options: ResultSinkOptions) {
+    this.channel = options.channel;
+    this.rank = options.rank;
+    this.highWaterMark = options.highWaterMark;
+    this.maxPendingBytes = options.maxPendingBytes;
+    this.now = options.now ?? performance.now.bind(performance);
+  }
+
+  /** Starts collecting results for request `id`. */
+  begin(id: number): void {
+    this.discard();
+    this.requestId = id;
+  }
+
+  /** Queues one encoded result; resolves when the outbox is below its high-water mark. */
+  add(encoded: Uint8Array, key: string | null): Promise<void> {
+    if (this.bytes + encoded.byteLength > this.maxPendingBytes) {
+      throw new StreamOverflowError(
+        `Rank ${this.rank} holds ${this.bytes} bytes of results its consumer has not read; adding ${encoded.byteLength} more would pass maxPendingBytes (${this.maxPendingBytes}). Await addStreamingResult() to wait for room, or use latestWins for previews.`,
+        {
+          rank: this.rank,
+          details: { pendingBytes: this.bytes, maxPendingBytes: this.maxPendingBytes },
+        },
+      );
+    }
+    if (key !== null) {
+      const previous = this.keyIndex.get(key);
+      if (previous !== undefined) this.remove(previous);
+      this.keyIndex.set(key, this.items.length);
+    }
+    this.items.push(encoded);
+    this.keys.push(key);
+    this.live++;
+    this.bytes += encoded.byteLength;
+
+    const now = this.now();
+    if (
+      now - this.lastWriteAt > MAX_BATCH_DELAY_MS ||
+      this.items.length - this.head >= MAX_BATCH_ITEMS
+    ) {
+      // The rank was idle (or the batch is full): send now, even if the worker's code is
+      // synchronous and will not yield to the event loop for a while.
+      this.flush();
+    } else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushScheduled);
+    }
+    if (this.live < this.highWaterMark) return resolved;
+    this.roomWaiter ??= deferred<void>();
+    return this.roomWaiter.promise;
+  }
+
+  /** Resolves once every queued result has been handed to the channel. */
+  drained(): Promise<void> {
+    this.flush();
+    if (this.live === 0) return resolved;
+    this.emptyWaiter ??= deferred<void>();
+    return this.emptyWaiter.promise;
+  }
+
+  /** Drops every queued result (the request was cancelled; the runner discards them anyway). */
+  discard(): void {
+    this.items = [];
+    this.keys = [];
+    this.keyIndex.clear();
+    this.head = 0;
+    this.live = 0;
+    this.bytes = 0;
+    this.wake();
+  }
+
+  private readonly flushScheduled = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  private flush(): void {
+    while (this.live > 0) {
+      if (this.channel.writableNeedDrain) {
+        if (!this.waitingForDrain) {
+          this.waitingForDrain = true;
+          this.channel.once("drain", () => {
+            this.waitingForDrain = false;
+            this.flush();
+          });
+        }
+        return;
+      }
+      this.writeBatch();
+    }
+  }
+
+  private writeBatch(): void {
+    const batch: Uint8Array[] = [];
+    const keys: (string | null)[] = [];
+    let hasKeys = false;
+    let batchBytes = 0;
+    while (
+      this.head < this.items.length &&
+      batch.length < MAX_BATCH_ITEMS &&
+      (batchBytes < MAX_BATCH_BYTES || batch.length === 0)
+    ) {
+      const item = this.items[this.head];
+      const key = this.keys[this.head] ?? null;
+      this.head++;
+      if (item === null || item === undefined) continue;
+      if (key !== null) {
+        hasKeys = true;
+        this.keyIndex.delete(key);
+      }
+      batch.push(item);
+      keys.push(key);
+      batchBytes += item.byteLength;
+    }
+    this.live -= batch.length;
+    this.bytes -= batchBytes;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.keys = [];
+      this.head = 0;
+    }
+    if (batch.length > 0) {
+      this.channel.write(
+        encodeFrame(
+          hasKeys
+            ? { t: "results", id: this.requestId, items: batch, keys }
+            : { t: "results", id: this.requestId, items: batch },
+        ),
+      );
+      this.lastWriteAt = this.now();
+    }
+    this.wake();
+  }
+
+  private remove(index: number): void {
+    const item = this.items[index];
+    if (item === null || item === undefined) return;
+    this.items[index] = null;
+    this.live--;
+    this.bytes -= item.byteLength;
+  }
+
+  private wake(): void {
+    if (this.roomWaiter !== undefined && this.live < Math.max(1, this.highWaterMark >> 1)) {
+      this.roomWaiter.resolve();
+      this.roomWaiter = undefined;
+    }
+    if (this.emptyWaiter !== undefined && this.live === 0) {
+      this.emptyWaiter.resolve();
+      this.emptyWaiter = undefined;
+    }
+  }
+}
