@@ -34,13 +34,20 @@ export class EventBuffer {
   private closed = false;
   private detached = false;
   outcome: Outcome | undefined;
+  /** Resolves with the outcome as soon as it is known, however far the consumer has read. */
+  readonly settled: Promise<Outcome>;
+  private readonly settle: (outcome: Outcome) => void;
   /** `performance.now()` of the last event pushed. */
   lastPushAt = 0;
 
   constructor(
     private readonly highWaterMark: number,
     private readonly onPressure: (paused: boolean) => void,
-  ) {}
+  ) {
+    const { promise, resolve } = deferred<Outcome>();
+    this.settled = promise;
+    this.settle = resolve;
+  }
 
   get size(): number {
     return this.live;
@@ -70,6 +77,7 @@ export class EventBuffer {
   finish(outcome: Outcome): void {
     if (this.outcome !== undefined) return;
     this.outcome = outcome;
+    this.settle(outcome);
     this.wake();
   }
 
@@ -78,6 +86,7 @@ export class EventBuffer {
     if (this.outcome !== undefined) return;
     this.clear();
     this.outcome = { ok: false, error };
+    this.settle(this.outcome);
     this.wake();
   }
 

@@ -89,7 +89,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     quiet(this.final.promise);
   }
 
-  /** The final result (rank 0's return value); rejects with the error that failed the request. */
+  /**
+   * The final result (rank 0's return value), as soon as it is known; rejects with the error that
+   * failed the request. Called before any other use, it consumes the stream itself (dropping the
+   * intermediate results) so the request runs.
+   */
   done(): Promise<Output> {
     if (!this.consuming) {
       this.claim("done()");
@@ -166,8 +170,23 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
   }
 
   private start(): Request {
-    this.request ??= this.source.submit();
+    if (this.request === undefined) {
+      const request = this.source.submit();
+      this.request = request;
+      void request.buffer.settled.then((outcome) => {
+        if (outcome.ok) this.final.resolve(this.output(outcome.output));
+        else this.final.reject(outcome.error);
+      });
+    }
     return this.request;
+  }
+
+  private decodedOutput: { readonly value: Output } | undefined;
+
+  /** Rank 0's output, decoded once for both `done()` and the final event. */
+  private output(bytes: Uint8Array): Output {
+    this.decodedOutput ??= { value: decodeValue(bytes) as Output };
+    return this.decodedOutput.value;
   }
 
   private leave(): void {
@@ -200,12 +219,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
       const outcome = buffer.outcome;
       if (outcome !== undefined) {
         this.ended = true;
-        if (outcome.ok) {
-          const data = decodeValue(outcome.output) as Output;
-          this.final.resolve(data);
-          return { type: "final", data };
-        }
-        this.final.reject(outcome.error);
+        if (outcome.ok) return { type: "final", data: this.output(outcome.output) };
         return { type: "error", error: outcome.error, fatal: true };
       }
       await buffer.wait();

@@ -207,6 +207,13 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
 function addError(error: unknown): void {
   const call = currentCall("streaming error");
   if (call === undefined || !call.streaming || call.controller.signal.aborted) return;
+  if (rank !== 0 && config?.streamAllRanks !== true) {
+    warnOnce(
+      "nonzero-error",
+      `Rank ${rank} dropped a streaming error: only rank 0's stream reaches the client. Throw from call() to fail the request, or create the runner with { streamAllRanks: true }.`,
+    );
+    return;
+  }
   // Keep the error behind the results added before it.
   void (sink as ResultSink).drained().then(() => {
     if (active === call) send({ t: "streamError", id: call.id, error: withRank(error) });
