@@ -226,16 +226,18 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     }
   }
 
+  /** A result as the consumer gets it: tagged with its rank when every rank's results are forwarded. */
+  private resultValue(event: { readonly rank: number; readonly data: Result }): unknown {
+    return this.streamAllRanks ? { rank: event.rank, result: event.data } : event.data;
+  }
+
   private async nextValue(): Promise<IteratorResult<unknown>> {
     for (;;) {
       const event = await this.nextEvent();
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
-          return {
-            done: false,
-            value: this.streamAllRanks ? { rank: event.rank, result: event.data } : event.data,
-          };
+          return { done: false, value: this.resultValue(event) };
         case "final":
           return { done: false, value: event.data };
         case "error":
@@ -253,12 +255,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
-          return {
-            done: false,
-            value: encodeDataEvent(
-              toJson(this.streamAllRanks ? { rank: event.rank, result: event.data } : event.data),
-            ),
-          };
+          return { done: false, value: encodeDataEvent(toJson(this.resultValue(event))) };
         case "final":
           return { done: false, value: encodeDataEvent(toJson(event.data)) };
         case "error":
