@@ -221,9 +221,21 @@ const constructors: Record<
   RequestTimeoutError,
   StreamIdleError,
   StreamOverflowError,
+  StreamedError,
   GroupUnavailableError,
   ProtocolError,
 };
+
+/**
+ * Makes `deserializeError` rebuild errors named `Ctor.name` as `Ctor`, so an error class defined
+ * outside this file (the process group's, say) keeps its class, rank and details across processes.
+ */
+export function registerErrorClass(
+  name: string,
+  Ctor: new (message: string, options?: TroupeErrorOptions) => TroupeError,
+): void {
+  constructors[name] = Ctor;
+}
 
 const MAX_CAUSE_DEPTH = 8;
 
@@ -270,11 +282,23 @@ export function deserializeError(serialized: SerializedError): Error {
     if (serialized.stack !== undefined) error.stack = serialized.stack;
     return error;
   }
-  if (serialized.name === "TroupeError" && serialized.code !== undefined) {
-    const error = new TroupeError(serialized.code, serialized.message, {
+  if (
+    (serialized.name === "TroupeError" || serialized.name === "RunnerStateError") &&
+    serialized.code !== undefined
+  ) {
+    const options: TroupeErrorOptions = {
       ...(serialized.rank === undefined ? {} : { rank: serialized.rank }),
       ...(cause === undefined ? {} : { cause }),
-    });
+      ...(serialized.details === undefined ? {} : { details: serialized.details }),
+    };
+    const error =
+      serialized.name === "RunnerStateError"
+        ? new RunnerStateError(
+            serialized.code as typeof ErrorCode.NOT_STARTED,
+            serialized.message,
+            options,
+          )
+        : new TroupeError(serialized.code, serialized.message, options);
     if (serialized.stack !== undefined) error.stack = serialized.stack;
     return error;
   }
@@ -317,10 +341,14 @@ function plainDetails(details: Record<string, unknown>): Record<string, unknown>
       typeof value === "boolean"
     ) {
       out[key] = value;
-    } else if (Array.isArray(value) && value.every((v) => typeof v !== "object")) {
-      out[key] = [...value];
+    } else if (value === undefined) {
+      // Absent, as JSON would have it.
     } else {
-      out[key] = String(value);
+      try {
+        out[key] = JSON.parse(JSON.stringify(value)) as unknown;
+      } catch {
+        out[key] = String(value);
+      }
     }
   }
   return out;

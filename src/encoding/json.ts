@@ -7,7 +7,10 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, replacer) ?? "null";
 }
 
-function replacer(this: unknown, _key: string, value: unknown): unknown {
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  // JSON.stringify has already called Buffer's own toJSON(); read the original from its holder.
+  const original = (this as Record<string, unknown> | undefined)?.[key];
+  if (original !== value && ArrayBuffer.isView(original)) value = original;
   if (typeof value === "bigint") {
     return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   }

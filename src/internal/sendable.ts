@@ -40,8 +40,9 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
     }
     if (value instanceof Map) {
       for (const [key, entry] of value) {
-        const keyProblem = findUnsendable(key, `${path}.<map key>`, ancestors);
-        if (keyProblem !== undefined) return keyProblem;
+        if (typeof key !== "string" && typeof key !== "number") {
+          return `Expected the keys of Map \`${path}\` to be strings or numbers (a Map arrives as a plain object), got ${typeof key === "object" ? "an object" : typeof key}`;
+        }
         const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors);
         if (found !== undefined) return found;
       }
@@ -58,7 +59,7 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) {
       const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-      return `Expected \`${path}\` to be plain data that can be sent to another process, got an instance of ${typeof name === "string" ? name : "a class"}`;
+      return `Expected \`${path}\` to be plain data that can be sent to another process, got an instance of ${typeof name === "string" && name !== "" ? name : "an anonymous class"}`;
     }
     for (const key of Object.keys(value)) {
       const found = findUnsendable(

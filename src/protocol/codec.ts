@@ -12,6 +12,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
 const HEADER_BYTES = 4;
 
 // Records are off: every frame must decode on its own, without structures shared between sides.
+// Without records a Map arrives as a plain object, as in JSON (`assertSendable` lets through only
+// Maps whose keys are strings or numbers).
 const packr = new Packr({ moreTypes: true, useRecords: false });
 
 /** Encodes any sendable value (payloads, results, outputs) on its own. */
@@ -139,7 +141,9 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
   const m = asRecord(value);
   switch (m.t) {
     case "init": {
-      const config = asRecord(m.config);
+      if (m.config === null || typeof m.config !== "object")
+        throw bad(m, "`config` must be an object");
+      const config = m.config as Record<string, unknown>;
       if (typeof m.worker !== "string") throw bad(m, "`worker` must be a string");
       if (
         typeof config.streamAllRanks !== "boolean" ||

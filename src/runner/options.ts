@@ -100,7 +100,28 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
     );
   }
   const keepalive = options.keepalive;
-  if (keepalive !== undefined) positiveInt("keepalive.interval", keepalive.interval);
+  if (keepalive !== undefined) {
+    if (keepalive === null || typeof keepalive !== "object") {
+      throw new InvalidArgumentError(
+        `Expected \`keepalive\` to be { payload, interval }, got ${show(keepalive)}`,
+      );
+    }
+    positiveInt("keepalive.interval", keepalive.interval);
+  }
+  if (options.streamAllRanks !== undefined && typeof options.streamAllRanks !== "boolean") {
+    throw new InvalidArgumentError(
+      `Expected \`streamAllRanks\` to be a boolean, got ${show(options.streamAllRanks)}`,
+    );
+  }
+  if (
+    options.restart !== undefined &&
+    options.restart !== false &&
+    (options.restart === null || typeof options.restart !== "object")
+  ) {
+    throw new InvalidArgumentError(
+      `Expected \`restart\` to be false or a restart policy object, got ${show(options.restart)}`,
+    );
+  }
   const restart = options.restart === false ? { enabled: false } : (options.restart ?? {});
   const resolvedRestart: Required<RestartPolicy> = {
     enabled: restart.enabled ?? true,

@@ -60,7 +60,9 @@ export class ResultSink {
 
   /** Queues one encoded result; resolves when the outbox is below its high-water mark. */
   add(encoded: Uint8Array, key: string | null): Promise<void> {
-    if (this.bytes + encoded.byteLength > this.maxPendingBytes) {
+    const previous = key === null ? undefined : this.keyIndex.get(key);
+    const replaced = previous === undefined ? 0 : (this.items[previous]?.byteLength ?? 0);
+    if (this.bytes - replaced + encoded.byteLength > this.maxPendingBytes) {
       throw new StreamOverflowError(
         `Rank ${this.rank} holds ${this.bytes} bytes of results its consumer has not read; adding ${encoded.byteLength} more would pass maxPendingBytes (${this.maxPendingBytes}). Await addStreamingResult() to wait for room, or use latestWins for previews.`,
         {
@@ -70,7 +72,6 @@ export class ResultSink {
       );
     }
     if (key !== null) {
-      const previous = this.keyIndex.get(key);
       if (previous !== undefined) this.remove(previous);
       this.keyIndex.set(key, this.items.length);
     }
