@@ -6,8 +6,52 @@ import { InvalidPayloadError } from "../errors.ts";
  * instance other than the built-ins below). `label` names the root in the message.
  */
 export function assertSendable(value: unknown, label: string): void {
+  // The fast walk builds no paths; only a value that fails it is walked again to name the spot.
+  if (isSendable(value, undefined)) return;
   const problem = findUnsendable(value, label, new Set());
   if (problem !== undefined) throw new InvalidPayloadError(problem);
+}
+
+function isSendable(value: unknown, ancestors: Set<object> | undefined): boolean {
+  if (typeof value === "function" || typeof value === "symbol") return false;
+  if (typeof value !== "object" || value === null) return true;
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date)
+    return true;
+  if (value instanceof RegExp || value instanceof Error) return true;
+  const seen = ancestors ?? new Set<object>();
+  if (seen.has(value)) return false;
+  seen.add(value);
+  let ok = true;
+  if (Array.isArray(value)) {
+    for (let i = 0; ok && i < value.length; i++) ok = isSendable(value[i], seen);
+  } else if (value instanceof Map) {
+    for (const [key, entry] of value) {
+      if ((typeof key !== "string" && typeof key !== "number") || !isSendable(entry, seen)) {
+        ok = false;
+        break;
+      }
+    }
+  } else if (value instanceof Set) {
+    for (const entry of value) {
+      if (!isSendable(entry, seen)) {
+        ok = false;
+        break;
+      }
+    }
+  } else {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) ok = false;
+    else {
+      for (const key in value) {
+        if (!isSendable((value as Record<string, unknown>)[key], seen)) {
+          ok = false;
+          break;
+        }
+      }
+    }
+  }
+  seen.delete(value);
+  return ok;
 }
 
 function findUnsendable(value: unknown, path: string, ancestors: Set<object>): string | undefined {

@@ -6,8 +6,12 @@ export interface RankRuntime {
   addError(error: unknown): void;
 }
 
-/** Key under which the entry file installs the {@link RankRuntime} on a worker instance. */
-export const RUNTIME: unique symbol = Symbol("troupe.runtime");
+/**
+ * Key under which the entry file installs the {@link RankRuntime} on a worker instance. A
+ * registered symbol, so a worker built on another copy of troupe (src vs dist, ESM vs CJS) still
+ * finds it.
+ */
+export const RUNTIME: unique symbol = Symbol.for("troupe.runtime");
 
 /** Marks worker classes, so a class from another copy of troupe is still recognised. */
 export const WORKER_BRAND: unique symbol = Symbol.for("troupe.DistributedWorker");

@@ -1,0 +1,116 @@
+import { writeFile } from "node:fs/promises";
+import { buildWorkers, workerUrl } from "./build-workers.ts";
+import { floorLatency, floorRoundTrip } from "./floor.ts";
+import { describeMachine } from "./machine.ts";
+import { methodNotes } from "./notes.ts";
+import { PLAN } from "./plan.ts";
+import { renderMarkdown, renderTable } from "./report.ts";
+import {
+  benchCancel,
+  benchInvoke,
+  benchLatency,
+  benchStart,
+  benchThroughput,
+  loadCompiled,
+  type StartFigures,
+  WORLD_SIZE,
+} from "./runner.ts";
+import {
+  cancelRow,
+  floorRow,
+  invokeRow,
+  latencyRow,
+  type Row,
+  startRows,
+  throughputRow,
+} from "./targets.ts";
+
+const OUTPUT = new URL("../BENCHMARKS.md", import.meta.url);
+
+async function main(): Promise<void> {
+  const began = performance.now();
+  const machine = await describeMachine();
+  await buildWorkers();
+  const api = await loadCompiled();
+  const echo = workerUrl("echo");
+  const stream = workerUrl("stream");
+  const floor = workerUrl("floor");
+  const { paced, burst } = PLAN;
+
+  const compiled = await step("start(), compiled worker", () => benchStart(api, echo, PLAN.starts));
+  assertLoader(compiled, /\/build\/bench\/echo\.js$/, false);
+  const typescript = await step("start(), .ts worker", () =>
+    benchStart(api, workerUrl("echo", "ts"), PLAN.starts),
+  );
+  assertLoader(typescript, /\/bench\/workers\/echo\.ts$/, true);
+  const invoke = await step("invoke()", () => benchInvoke(api, echo, PLAN.invokes));
+  const invokeFloor = await step("invoke() floor", () =>
+    floorRoundTrip(floor, WORLD_SIZE, PLAN.invokes),
+  );
+  const latency = await step("result latency", () =>
+    benchLatency(api, stream, paced.count, paced.intervalMs),
+  );
+  const latencyFloor = await step("result latency floor", () =>
+    floorLatency(floor, paced.count, paced.intervalMs),
+  );
+  const throughput = await step("back-to-back results", () =>
+    benchThroughput(api, stream, burst.count, burst.repeats),
+  );
+  const cancel = await step("cancel", () => benchCancel(api, stream, PLAN.cancels));
+  const collectives = await step("collectives", runCollectives);
+
+  const rows = [
+    ...startRows(compiled, typescript),
+    invokeRow(invoke),
+    floorRow(`round trip to ${WORLD_SIZE} children`, invokeFloor),
+    latencyRow(latency, paced.intervalMs),
+    floorRow("one-way, same pacing", latencyFloor),
+    throughputRow(throughput, burst.count),
+    cancelRow(cancel),
+  ];
+  const notes = methodNotes({ compiled, typescript, latency, throughput, cancel });
+  process.stdout.write(`\n${renderTable(rows)}\n`);
+  process.stdout.write(
+    typeof collectives === "string"
+      ? `\nCollectives: ${collectives}\n`
+      : `\n${renderTable(collectives)}\n`,
+  );
+  await writeFile(OUTPUT, renderMarkdown({ date: new Date(), machine, rows, collectives, notes }));
+  const seconds = ((performance.now() - began) / 1000).toFixed(1);
+  process.stdout.write(`\nWrote BENCHMARKS.md in ${seconds} s\n`);
+}
+
+async function step<T>(name: string, run: () => Promise<T>): Promise<T> {
+  process.stderr.write(`bench: ${name}…\n`);
+  return run();
+}
+
+/** A figure only counts if its ranks loaded the module we meant, with the loader we meant. */
+function assertLoader(figures: StartFigures, module: RegExp, tsx: boolean): void {
+  const { probe } = figures;
+  const usesTsx = probe.execArgv.some((arg) => arg.includes("tsx"));
+  if (!module.test(probe.module) || usesTsx !== tsx) {
+    throw new Error(`Ranks loaded ${probe.module} with ${JSON.stringify(probe.execArgv)}`);
+  }
+}
+
+/** Rows of `bench/dist/collectives.ts`, another part's benchmarks, or why there are none. */
+async function runCollectives(): Promise<Row[] | string> {
+  const url = new URL("./dist/collectives.ts", import.meta.url).href;
+  let module: { benchCollectives?: unknown };
+  try {
+    module = (await import(url)) as { benchCollectives?: unknown };
+  } catch (error) {
+    return `Skipped: bench/dist/collectives.ts could not be imported (${String(error).split("\n")[0]}).`;
+  }
+  if (typeof module.benchCollectives !== "function") {
+    return "Skipped: bench/dist/collectives.ts does not export benchCollectives().";
+  }
+  try {
+    return (await module.benchCollectives()) as Row[];
+  } catch (error) {
+    return `Failed: benchCollectives() threw ${String(error).split("\n")[0]}.`;
+  }
+}
+
+await main();

@@ -1,0 +1,103 @@
+import type { CancelFigures, LatencyFigures, StartFigures, ThroughputRun } from "./runner.ts";
+import { formatMs, formatRate, median, type Summary } from "./stats.ts";
+
+/** One line of the results table. `pass` is absent for informative rows. */
+export interface Row {
+  readonly figure: string;
+  readonly troupe: string;
+  readonly peer?: string;
+  readonly target: string;
+  readonly pass?: boolean;
+}
+
+/** The issue's targets, and fal.distributed as the project measured it on this kind of machine. */
+export const TARGETS = {
+  startMs: 300,
+  invokeP50Ms: 0.5,
+  latencyP50Ms: 0.3,
+  latencyP99Ms: 2,
+  perSecond: 200_000,
+  cancelMs: 50,
+} as const;
+
+export const PEER = {
+  start: "1.03 s",
+  invoke: "100.7 ms p50",
+  latency: "52.7 ms p50, 99.6 ms p99",
+  throughput: "18,000/s, 88% lost",
+} as const;
+
+export function startRows(compiled: StartFigures, typescript: StartFigures): Row[] {
+  const { start, stop } = compiled;
+  return [
+    {
+      figure: `start(), trivial setup, compiled worker (${start.n} runners)`,
+      troupe: `${formatMs(start.p50)} p50, ${formatMs(start.max)} max`,
+      peer: PEER.start,
+      target: `≤ ${TARGETS.startMs} ms p50`,
+      pass: start.p50 <= TARGETS.startMs,
+    },
+    {
+      figure: "start(), same, .ts worker via tsx (informative)",
+      troupe: `${formatMs(typescript.start.p50)} p50, ${formatMs(typescript.start.max)} max`,
+      target: "—",
+    },
+    {
+      figure: "stop() after each start (informative)",
+      troupe: `${formatMs(stop.p50)} p50, ${formatMs(stop.max)} max`,
+      target: "—",
+    },
+  ];
+}
+
+export function invokeRow(invoke: Summary): Row {
+  return {
+    figure: `invoke() round trip, echo worker (${invoke.n} sequential)`,
+    troupe: `${formatMs(invoke.p50)} p50, ${formatMs(invoke.p99)} p99`,
+    peer: PEER.invoke,
+    target: `≤ ${TARGETS.invokeP50Ms} ms p50`,
+    pass: invoke.p50 <= TARGETS.invokeP50Ms,
+  };
+}
+
+export function latencyRow({ latency }: LatencyFigures, intervalMs: number): Row {
+  return {
+    figure: `Result latency, addStreamingResult → consumer, ${intervalMs} ms apart (${latency.n})`,
+    troupe: `${formatMs(latency.p50)} p50, ${formatMs(latency.p99)} p99`,
+    peer: PEER.latency,
+    target: `≤ ${TARGETS.latencyP50Ms} ms p50, ≤ ${TARGETS.latencyP99Ms} ms p99`,
+    pass: latency.p50 <= TARGETS.latencyP50Ms && latency.p99 <= TARGETS.latencyP99Ms,
+  };
+}
+
+export function throughputRow(runs: readonly ThroughputRun[], count: number): Row {
+  const rates = runs.map((run) => run.perSecond);
+  const lost = runs.reduce((total, run) => total + run.lost, 0);
+  const outOfOrder = runs.reduce((total, run) => total + run.outOfOrder, 0);
+  const typical = median(rates);
+  return {
+    figure: `Results added back-to-back, delivered per second (${count.toLocaleString("en-US")} × ${runs.length})`,
+    troupe: `${formatRate(Math.max(...rates))} best, ${formatRate(typical)} median; ${lost} lost, ${outOfOrder} out of order`,
+    peer: PEER.throughput,
+    target: `≥ ${formatRate(TARGETS.perSecond)} median, none lost`,
+    pass: typical >= TARGETS.perSecond && lost === 0 && outOfOrder === 0,
+  };
+}
+
+export function cancelRow({ everyRank }: CancelFigures): Row {
+  return {
+    figure: `Cancel → ctx.signal fired on every rank (${everyRank.n} cancels)`,
+    troupe: `${formatMs(everyRank.p50)} p50, ${formatMs(everyRank.max)} max`,
+    target: `≤ ${TARGETS.cancelMs} ms max`,
+    pass: everyRank.max <= TARGETS.cancelMs,
+  };
+}
+
+/** The platform's floor for a figure: bare Node children, no troupe. */
+export function floorRow(what: string, floor: Summary): Row {
+  return {
+    figure: `↳ floor (bare Node, no troupe): ${what}`,
+    troupe: `${formatMs(floor.p50)} p50, ${formatMs(floor.p99)} p99`,
+    target: "—",
+  };
+}
