@@ -14,8 +14,8 @@ export interface Report {
 }
 
 /** A Markdown table with padded columns, readable as is in a terminal. */
-export function renderTable(rows: readonly Row[]): string {
-  const header = ["Figure", "troupe", PEER_LABEL, "Target", "Pass"];
+export function renderTable(rows: readonly Row[], peerLabel: string = PEER_LABEL): string {
+  const header = ["Figure", "troupe", peerLabel, "Target", "Pass"];
   const cells = rows.map((row) => [
     row.figure,
     row.troupe,
@@ -35,7 +35,9 @@ export function renderTable(rows: readonly Row[]): string {
 export function renderMarkdown(report: Report): string {
   const { machine } = report;
   const collectives =
-    typeof report.collectives === "string" ? report.collectives : renderTable(report.collectives);
+    typeof report.collectives === "string"
+      ? report.collectives
+      : renderTable(report.collectives, "torch.distributed gloo (measured in this run)");
   return `# Benchmarks
 
 Written by \`npm run bench\` on ${report.date.toISOString()}. World size 2, CPU ranks, the compiled
