@@ -100,7 +100,7 @@ describe("a failing collective", () => {
     ]);
   });
 
-  it("still delivers what a rank sent before it left, then fails the next call with PEER_EXITED", async () => {
+  it("delivers what a rank sent before it left, and fails the next collective with PEER_EXITED saying it left", async () => {
     await using run = await launch("leaveAfterLastCollective", 2);
     expect((await run.outcomes([1]))[0]?.value).toBe("sent");
     await run.exitedRank(1);
