@@ -214,10 +214,7 @@ function addError(error: unknown): void {
     );
     return;
   }
-  // Keep the error behind the results added before it.
-  void (sink as ResultSink).drained().then(() => {
-    if (active === call) send({ t: "streamError", id: call.id, error: withRank(error) });
-  });
+  (sink as ResultSink).addError(withRank(error));
 }
 
 async function runCall(

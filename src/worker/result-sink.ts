@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import type { SerializedError } from "../errors.ts";
 import { StreamOverflowError } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { encodeFrame } from "../protocol/codec.ts";
@@ -10,6 +11,8 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_DELAY_MS = 1;
 
 const resolved = Promise.resolve();
+/** Marks the place of a streamed error in the queue, so it keeps its order among the results. */
+const ERROR_SLOT = new Uint8Array(0);
 
 export interface ResultSinkOptions {
   readonly channel: Writable;
@@ -33,6 +36,8 @@ export class ResultSink {
 
   private requestId = 0;
   private items: (Uint8Array | null)[] = [];
+  /** Streamed errors, by their place in `items` (which holds ERROR_SLOT there). */
+  private errors = new Map<number, SerializedError>();
   private keys: (string | null)[] = [];
   private keyIndex = new Map<string, number>();
   private head = 0;
@@ -97,6 +102,15 @@ export class ResultSink {
     return this.roomWaiter.promise;
   }
 
+  /** Queues a non-fatal error for the consumer, behind every result added before it. */
+  addError(error: SerializedError): void {
+    this.errors.set(this.items.length, error);
+    this.items.push(ERROR_SLOT);
+    this.keys.push(null);
+    this.live++;
+    this.flush();
+  }
+
   /** Resolves once every queued result has been handed to the channel. */
   drained(): Promise<void> {
     this.flush();
@@ -108,6 +122,7 @@ export class ResultSink {
   /** Drops every queued result (the request was cancelled; the runner discards them anyway). */
   discard(): void {
     this.items = [];
+    this.errors.clear();
     this.keys = [];
     this.keyIndex.clear();
     this.head = 0;
@@ -148,8 +163,18 @@ export class ResultSink {
       (batchBytes < MAX_BATCH_BYTES || batch.length === 0)
     ) {
       const item = this.items[this.head];
+      // A streamed error goes out in a frame of its own, after the results before it.
+      if (item === ERROR_SLOT && batch.length > 0) break;
       const key = this.keys[this.head] ?? null;
       this.head++;
+      if (item === ERROR_SLOT) {
+        const error = this.errors.get(this.head - 1) as SerializedError;
+        this.errors.delete(this.head - 1);
+        this.live--;
+        this.channel.write(encodeFrame({ t: "streamError", id: this.requestId, error }));
+        this.lastWriteAt = this.now();
+        break;
+      }
       if (item === null || item === undefined) continue;
       if (key !== null) {
         hasKeys = true;
@@ -164,6 +189,7 @@ export class ResultSink {
     if (this.head === this.items.length) {
       this.items = [];
       this.keys = [];
+      this.errors.clear();
       this.head = 0;
     }
     if (batch.length > 0) {
