@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { DistributedRunner, type DistributedRunnerOptions, type Logger } from "../src/index.ts";
 import type ScenarioWorker from "./fixtures/scenario-worker.ts";
 
@@ -63,4 +64,9 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Resolves once `path` exists: a worker in another process uses a file to say it got somewhere. */
+export async function waitForFile(path: string): Promise<void> {
+  while (!existsSync(path)) await delay(5);
 }

@@ -29,8 +29,13 @@ void Unmap(napi_env, void* data, void* hint) {
 
 napi_value Errno(napi_env env, const char* what, const std::string& name) {
   char message[512];
-  snprintf(message, sizeof(message), "%s %s: %s", what, name.c_str(), strerror(errno));
-  return Fail(env, message);
+  int error = errno;
+  snprintf(message, sizeof(message), "%s %s: %s", what, name.c_str(), strerror(error));
+  // The errno names callers act on become the error's `code`, as in Node's own fs errors.
+  const char* code = error == ENOENT ? "ENOENT" : error == EEXIST ? "EEXIST" : error == ENOSPC ? "ENOSPC" : nullptr;
+  if (code == nullptr) return Fail(env, message);
+  napi_throw_error(env, code, message);
+  return nullptr;
 }
 
 napi_value Map(napi_env env, napi_callback_info info, bool create) {

@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   DistributedRunner,
@@ -8,7 +9,7 @@ import {
   StreamOverflowError,
   WorkerCallError,
 } from "../../src/index.ts";
-import { collect, scenarioRunner, scenarioWorker } from "../helpers.ts";
+import { collect, scenarioRunner, scenarioWorker, tempDir, waitForFile } from "../helpers.ts";
 
 describe("bad input to the API", () => {
   it("rejects a worker module that does not exist, naming its path", () => {
@@ -100,8 +101,17 @@ describe("a consumer that reads slowly", () => {
   afterAll(() => runner.stop());
 
   it("holds the worker back (its addStreamingResult promise waits) and still receives every result in order", async () => {
-    const iterator = runner.stream({ op: "awaitBurst", count: 2000 })[Symbol.asyncIterator]();
-    let expected = 0;
+    using dir = tempDir();
+    // 2000 results of 1 KiB: far more than the runner's 16 buffered results plus the socket's
+    // buffers, so a consumer that stops reading must hold the worker back.
+    const iterator = runner
+      .stream({ op: "awaitBurst", count: 2000, pad: 1024, dir: dir.path })
+      [Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.value).toMatchObject({ i: 0 });
+    // Stop reading until the worker reports that a result's promise is waiting.
+    await waitForFile(join(dir.path, "held"));
+    let expected = 1;
     let final: unknown;
     for (;;) {
       const { done, value } = await iterator.next();
@@ -112,8 +122,6 @@ describe("a consumer that reads slowly", () => {
         continue;
       }
       expect(event.i).toBe(expected++);
-      // Read slowly: let the event loop turn between results.
-      await new Promise((resolve) => setImmediate(resolve));
     }
     expect(expected).toBe(2000);
     expect((final as { waited: number }).waited).toBeGreaterThan(0);

@@ -227,7 +227,7 @@ export class Communicator {
       peer.writer.end();
       peer.writer.unref();
       peer.reader?.unref();
-      if (peer.ring !== undefined) {
+      if (peer.ring?.safeToUnlink) {
         try {
           this.addon?.shmUnlink(peer.ring.name);
         } catch {
@@ -269,7 +269,14 @@ export class Communicator {
   #mapRing(peer: Peer, payload: Uint8Array): void {
     const name = Buffer.from(payload).toString("utf8");
     const addon = this.addon as NativeAddon;
-    peer.ringIn = new Uint8Array(addon.shmOpen(name, SHM_SLOTS * SHM_SLOT_BYTES));
+    try {
+      peer.ringIn = new Uint8Array(addon.shmOpen(name, SHM_SLOTS * SHM_SLOT_BYTES));
+    } catch (error) {
+      // The sender left and unlinked the name, which it does only when nothing it sent through
+      // the segment is unread: no piece will refer to it.
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+      throw error;
+    }
     addon.shmUnlink(name);
   }
 

@@ -21,6 +21,8 @@ export class ShmRing {
   readonly bytes: Uint8Array;
   readonly #free: number[] = [];
   readonly #waiters: Waiter[] = [];
+  /** The receiver handed a slot back, so it mapped the segment (and unlinked its name). */
+  #mapped = false;
 
   constructor(
     readonly name: string,
@@ -43,9 +45,19 @@ export class ShmRing {
   }
 
   release(slot: number): void {
+    this.#mapped = true;
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) waiter.resolve(slot);
     else this.#free.push(slot);
+  }
+
+  /**
+   * Whether this side may unlink the segment's name on leaving: the receiver already mapped it,
+   * or nothing it has not read is in it. Otherwise the receiver still needs the name to read
+   * what was sent before this rank left, and unlinks it once mapped.
+   */
+  get safeToUnlink(): boolean {
+    return this.#mapped || this.#free.length === SHM_SLOTS;
   }
 
   slot(slot: number): Uint8Array {
