@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   DistributedRunner,
   GroupUnavailableError,
@@ -177,6 +177,10 @@ describe("the runner's own process dying", () => {
     const ended = new Promise<void>((resolve) => parent.stdout.on("end", resolve));
     parent.kill("SIGKILL");
     await ended;
+    // A process closes its files a moment before it becomes a zombie: wait for that moment.
+    for (const pid of pids) {
+      await vi.waitFor(() => expect(isRunning(pid)).toBe(false), { timeout: 5000 });
+    }
     return pids;
   }
 
@@ -185,7 +189,6 @@ describe("the runner's own process dying", () => {
       new URL("../fixtures/orphan-parent.ts", import.meta.url).pathname,
     ]);
     expect(pids).toHaveLength(2);
-    for (const pid of pids) expect(isRunning(pid)).toBe(false);
   });
 
   it("makes a rank stuck in a busy loop exit too", async () => {
@@ -193,7 +196,7 @@ describe("the runner's own process dying", () => {
       new URL("../fixtures/orphan-parent.ts", import.meta.url).pathname,
       "--busy",
     ]);
-    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+    expect(pids).toHaveLength(2);
   });
 });
 
