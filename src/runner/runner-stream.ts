@@ -89,6 +89,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     quiet(this.final.promise);
   }
 
+  /** `true` when iterating yields SSE bytes (`asTextEvents`), `false` when it yields objects. */
+  get asTextEvents(): boolean {
+    return this.mode === "text";
+  }
+
   /**
    * The final result (rank 0's return value), as soon as it is known; rejects with the error that
    * failed the request. Called before any other use, it consumes the stream itself (dropping the
@@ -284,7 +289,7 @@ function streamedError(serialized: SerializedError): StreamedError {
 }
 
 /** The error as an SSE error event carries it: code, message, rank and stack. */
-function publicError(error: Error): SerializedError {
+export function publicError(error: Error): SerializedError {
   const serialized = serializeError(error);
   if (error instanceof TroupeError || serialized.code !== undefined) return serialized;
   return { ...serialized, code: error.name === "AbortError" ? "ABORTED" : "INTERNAL" };
