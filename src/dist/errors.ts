@@ -1,4 +1,4 @@
-import { TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import { registerErrorClass, TroupeError, type TroupeErrorOptions } from "../errors.ts";
 
 /** Stable codes of the failures a process group reports. Match on these, never on messages. */
 export const DistErrorCode = {
@@ -73,4 +73,17 @@ export class GroupDestroyedError extends TroupeError {
   constructor(message: string, options?: TroupeErrorOptions) {
     super(DistErrorCode.GROUP_DESTROYED, message, options);
   }
+}
+
+// Rebuilt as their own classes (with rank and details) when they cross from a rank to the runner.
+for (const Ctor of [
+  CollectiveTimeoutError,
+  CollectiveMismatchError,
+  CollectiveAbortedError,
+  PeerExitedError,
+  StoreError,
+  RendezvousError,
+  GroupDestroyedError,
+]) {
+  registerErrorClass(Ctor.name, Ctor);
 }

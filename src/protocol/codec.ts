@@ -148,7 +148,8 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
       if (
         typeof config.streamAllRanks !== "boolean" ||
         typeof config.maxPendingBytes !== "number" ||
-        typeof config.highWaterMark !== "number"
+        typeof config.highWaterMark !== "number" ||
+        typeof config.collectiveTimeout !== "number"
       ) {
         throw bad(m, "`config` is incomplete");
       }
@@ -160,6 +161,7 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
           streamAllRanks: config.streamAllRanks,
           maxPendingBytes: config.maxPendingBytes,
           highWaterMark: config.highWaterMark,
+          collectiveTimeout: config.collectiveTimeout,
         },
       };
     }

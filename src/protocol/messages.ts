@@ -13,6 +13,8 @@ export interface RankConfig {
   readonly maxPendingBytes: number;
   /** Unsent results above which `addStreamingResult`'s promise waits for room. */
   readonly highWaterMark: number;
+  /** Default timeout of every collective of `this.dist`, in ms. */
+  readonly collectiveTimeout: number;
 }
 
 /** Runner -> rank. */

@@ -10,6 +10,7 @@ import {
   ProtocolError,
   RequestTimeoutError,
   RunnerStateError,
+  type SerializedError,
   SetupError,
   StartTimeoutError,
   StreamIdleError,
@@ -320,6 +321,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
         streamAllRanks: this.options.streamAllRanks,
         maxPendingBytes: this.options.maxPendingBytes,
         highWaterMark: this.options.highWaterMark,
+        collectiveTimeout: this.options.collectiveTimeout,
       },
       entry: this.entry,
       nodeArgs: this.nodeArgs,
@@ -541,19 +543,24 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
         if (rank === 0) request.output = message.output;
         this.maybeFinish(request);
         return;
-      case "failed":
+      case "failed": {
         request.pendingRanks.delete(rank);
-        if (!message.aborted && request.buffer.outcome === undefined) {
-          const error = new WorkerCallError(`Rank ${rank} failed: ${message.error.message}`, {
-            rank,
-            cause: deserializeError(message.error),
-          });
+        const error = new WorkerCallError(`Rank ${rank} failed: ${message.error.message}`, {
+          rank,
+          cause: deserializeError(message.error),
+        });
+        if (isAbortEcho(message.error, rank)) {
+          // Another rank failed and aborted the collective this one waited in: report that
+          // rank's own error, which is on its way, and this one only if it never comes.
+          request.abortEcho ??= error;
+        } else if (!message.aborted && request.buffer.outcome === undefined) {
           request.buffer.finish({ ok: false, error });
           // The other ranks may be waiting for this one in a collective: stop them too.
           this.cancelOnRanks(request, error);
         }
         this.maybeFinish(request);
         return;
+      }
     }
   }
 
@@ -760,7 +767,9 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
 
   private maybeFinish(request: Request): void {
     if (request.pendingRanks.size > 0) return;
-    if (request.buffer.outcome === undefined) {
+    if (request.buffer.outcome === undefined && request.abortEcho !== undefined) {
+      request.buffer.finish({ ok: false, error: request.abortEcho });
+    } else if (request.buffer.outcome === undefined) {
       request.buffer.finish({ ok: true, output: request.output ?? encodeValue(undefined) });
       this.restartAttempts = 0;
     }
@@ -830,3 +839,8 @@ function positiveTimeout(name: string, value: unknown): void {
 }
 
 export type { RankResult };
+
+/** A rank's failure that only says another rank aborted the collective it was waiting in. */
+function isAbortEcho(error: SerializedError, rank: number): boolean {
+  return error.code === "COLLECTIVE_ABORTED" && error.rank !== undefined && error.rank !== rank;
+}

@@ -48,6 +48,13 @@ export interface DistributedRunnerOptions {
    * @default false
    */
   readonly streamAllRanks?: boolean;
+  /**
+   * How long each collective of the workers' `this.dist` may wait for the other ranks, in ms,
+   * unless the call passes its own `timeout`. On expiry every waiting rank fails with
+   * COLLECTIVE_TIMEOUT naming the ranks that did not arrive.
+   * @default 300_000
+   */
+  readonly collectiveTimeout?: number;
   /** Restart policy after a rank dies; `false` turns restarts off. @default {} (on) */
   readonly restart?: RestartPolicy | false;
   /**
@@ -77,6 +84,7 @@ export interface ResolvedRunnerOptions {
   readonly cancelGracePeriod: number;
   readonly highWaterMark: number;
   readonly maxPendingBytes: number;
+  readonly collectiveTimeout: number;
   readonly logger: Logger | undefined;
 }
 
@@ -144,6 +152,8 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
   positiveInt("highWaterMark", highWaterMark);
   const maxPendingBytes = options.maxPendingBytes ?? 64 * 1024 * 1024;
   positiveInt("maxPendingBytes", maxPendingBytes);
+  const collectiveTimeout = options.collectiveTimeout ?? 300_000;
+  positiveInt("collectiveTimeout", collectiveTimeout);
   return {
     workerUrl,
     worldSize,
@@ -158,6 +168,7 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
     cancelGracePeriod,
     highWaterMark,
     maxPendingBytes,
+    collectiveTimeout,
     logger: options.logger,
   };
 }

@@ -9,6 +9,8 @@ export class Request {
   readonly pendingRanks = new Set<number>();
   /** Rank 0's encoded return value, once it arrived. */
   output: Uint8Array | undefined;
+  /** A rank's COLLECTIVE_ABORTED caused by another rank: the outcome only if no better one comes. */
+  abortEcho: Error | undefined;
   /** Undo functions run when the request finishes (timers, signal listeners). */
   readonly cleanups: (() => void)[] = [];
 

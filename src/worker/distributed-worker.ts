@@ -1,3 +1,5 @@
+import type { ProcessGroup } from "../dist/process-group.ts";
+import { ErrorCode, RunnerStateError } from "../errors.ts";
 import type { CallContext, StreamingResultOptions } from "./call-context.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";
 import { type RankRuntime, RUNTIME, WORKER_BRAND } from "./rank-runtime.ts";
@@ -56,6 +58,28 @@ export abstract class DistributedWorker<
     this.worldSize = identity.worldSize;
     this.localRank = identity.localRank;
     this.device = identity.device;
+  }
+
+  /**
+   * The process group of every rank of this runner: troupe's `torch.distributed`. Joined before
+   * `setup()`, so setup may already use it (to broadcast weights, say). A cancelled request
+   * aborts the collectives pending in it on every rank, and the next request starts clean.
+   *
+   * @example
+   * ```ts
+   * const parts = await this.dist.gather(preview, { dst: 0 }); // Float32Array[] on rank 0
+   * await this.dist.barrier();
+   * ```
+   */
+  get dist(): ProcessGroup {
+    const runtime = this[RUNTIME];
+    if (runtime === undefined) {
+      throw new RunnerStateError(
+        ErrorCode.NOT_STARTED,
+        "`this.dist` exists only in a worker that a DistributedRunner started; to make a group by hand, call initProcessGroup()",
+      );
+    }
+    return runtime.dist;
   }
 
   /** Runs once per rank before any call: load models onto `this.device` here. */

@@ -6,6 +6,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Socket } from "node:net";
+import { initProcessGroup } from "../dist/init-process-group.ts";
+import type { ProcessGroup } from "../dist/process-group.ts";
 import {
   InvalidWorkerError,
   ProtocolError,
@@ -44,6 +46,7 @@ const warned = new Set<string>();
 
 let config: RankConfig | undefined;
 let worker: DistributedWorker | undefined;
+let dist: ProcessGroup | undefined;
 let sink: ResultSink | undefined;
 let active: ActiveCall | undefined;
 let activeDone: Promise<void> | undefined;
@@ -120,7 +123,10 @@ function handle(message: RunnerMessage): void {
     case "cancel":
       // A cancel can cross a call that just finished on its way here; that one is simply done.
       if (active !== undefined && active.id === message.id) {
-        active.controller.abort(cancelReason(message.id, message.reason));
+        const reason = cancelReason(message.id, message.reason);
+        active.controller.abort(reason);
+        // Collectives this request is waiting in fail at once, here and on every other rank.
+        dist?.abort(reason);
         sink?.discard();
       }
       return;
@@ -160,7 +166,10 @@ async function init(url: string, setupOptions: unknown, rankConfig: RankConfig):
       highWaterMark: rankConfig.highWaterMark,
       maxPendingBytes: rankConfig.maxPendingBytes,
     });
-    instance[RUNTIME] = { addResult, addError };
+    // Every rank joins the world group before setup(), from the environment the runner set
+    // (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): setup may already use collectives.
+    dist = await initProcessGroup({ timeout: rankConfig.collectiveTimeout });
+    instance[RUNTIME] = { addResult, addError, dist };
     await instance.setup(setupOptions);
     worker = instance;
     send({ t: "ready" });
@@ -229,6 +238,9 @@ async function runCall(
   const outbox = sink as ResultSink;
   active = call;
   outbox.begin(id);
+  // Collectives of this request run in their own epoch: whatever an earlier, cancelled request
+  // left in flight is dropped, and an abort of that one does not leak into this one.
+  dist?.beginEpoch(id);
   try {
     const input = decodeValue(payload);
     const output = await callScope.run(call, () => instance.call(input, ctx));
@@ -241,6 +253,10 @@ async function runCall(
     send({ t: "done", id, output: encoded });
   } catch (error) {
     const aborted = call.controller.signal.aborted;
+    // The other ranks may be waiting for this one in a collective: fail theirs now rather than
+    // at their timeout. They report COLLECTIVE_ABORTED naming this rank; the runner reports
+    // this rank's own error.
+    if (!aborted) dist?.abort(error);
     if (aborted) outbox.discard();
     else await outbox.drained();
     send({ t: "failed", id, error: withRank(error), aborted });
@@ -261,6 +277,11 @@ async function stop(): Promise<void> {
       "error",
       `Rank ${rank} teardown failed: ${error instanceof Error ? error.stack : String(error)}`,
     );
+  }
+  try {
+    await dist?.destroy();
+  } catch (error) {
+    log("warn", `Rank ${rank} could not leave its process group cleanly: ${String(error)}`);
   }
   send({ t: "stopped" });
   exitAfterFlush(0);

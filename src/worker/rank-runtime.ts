@@ -1,9 +1,12 @@
+import type { ProcessGroup } from "../dist/process-group.ts";
 import type { StreamingResultOptions } from "./call-context.ts";
 
 /** What a worker instance uses to reach its runner; installed by the rank's entry file. */
 export interface RankRuntime {
   addResult(result: unknown, options: StreamingResultOptions | undefined): Promise<void>;
   addError(error: unknown): void;
+  /** The world process group this rank joined before `setup()`. */
+  readonly dist: ProcessGroup;
 }
 
 /**

@@ -22,7 +22,12 @@ const runnerMessages: RunnerMessage[] = [
     t: "init",
     worker: "file:///srv/worker.ts",
     setup: { model: "tiny", layers: [1, 2, 3] },
-    config: { streamAllRanks: true, maxPendingBytes: 1024, highWaterMark: 16 },
+    config: {
+      streamAllRanks: true,
+      maxPendingBytes: 1024,
+      highWaterMark: 16,
+      collectiveTimeout: 5000,
+    },
   },
   {
     t: "call",
@@ -418,7 +423,12 @@ describe("parseRunnerMessage", () => {
     },
   );
 
-  const config = { streamAllRanks: false, maxPendingBytes: 10, highWaterMark: 2 };
+  const config = {
+    streamAllRanks: false,
+    maxPendingBytes: 10,
+    highWaterMark: 2,
+    collectiveTimeout: 1000,
+  };
 
   it.each([
     [{ t: "init", worker: 5, config }, "`worker` must be a string"],

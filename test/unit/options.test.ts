@@ -41,6 +41,7 @@ describe("resolveRunnerOptions", () => {
       cancelGracePeriod: 5000,
       highWaterMark: 1024,
       maxPendingBytes: 64 * 1024 * 1024,
+      collectiveTimeout: 300_000,
       logger: undefined,
     });
   });
