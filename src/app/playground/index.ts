@@ -1,0 +1,1 @@
+export { type PlaygroundOptions, playgroundHtml } from "./playground-html.ts";

@@ -1,0 +1,86 @@
+import { MAIN_SOURCE } from "./page-main.ts";
+import { SCHEMA_FORM_SOURCE } from "./page-schema-form.ts";
+import { SSE_PARSER_SOURCE } from "./page-sse-parser.ts";
+import { PAGE_STYLE } from "./page-style.ts";
+import { VALUES_SOURCE } from "./page-values.ts";
+
+export interface PlaygroundOptions {
+  /**
+   * The page's title and heading.
+   * @default "troupe playground"
+   */
+  readonly title?: string;
+}
+
+// One script: the helpers are function declarations its last part calls. Strict mode and a
+// function scope keep its names off `window`.
+const SCRIPT = `(function () {\n"use strict";\n${SSE_PARSER_SOURCE}${SCHEMA_FORM_SOURCE}${VALUES_SOURCE}${MAIN_SOURCE}})();\n`;
+
+if (/<\/script/i.test(SCRIPT) || /<\/style/i.test(PAGE_STYLE)) {
+  throw new Error("The playground's inline script or style would close its own tag");
+}
+
+/**
+ * The playground: one self-contained HTML page (inline style and script, nothing fetched but the
+ * app's own `/openapi.json` and endpoints) that lists the app's endpoints, builds a form from the
+ * selected one's input schema, runs it, and shows progress, previews, events, the result and
+ * errors as they stream in. The server answers `GET /` with it.
+ *
+ * @example
+ * fastify.get("/", (_request, reply) =>
+ *   reply.type("text/html; charset=utf-8").send(playgroundHtml({ title: "My app" })));
+ */
+export function playgroundHtml(options: PlaygroundOptions = {}): string {
+  const title = escapeHtml(options.title ?? "troupe playground");
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${PAGE_STYLE}</style>
+</head>
+<body>
+<header><h1>${title}</h1><span class="muted">troupe playground</span></header>
+<main>
+<section class="panel" aria-labelledby="input-heading">
+<h2 id="input-heading">Input</h2>
+<label for="endpoint">Endpoint</label>
+<select id="endpoint" data-testid="endpoint"></select>
+<p id="endpoint-description" class="muted"></p>
+<form id="form" novalidate>
+<div id="fields"></div>
+<div class="actions">
+<button type="submit" id="run" data-testid="run" disabled>Run</button>
+<button type="button" id="cancel" data-testid="cancel" disabled>Cancel</button>
+</div>
+</form>
+</section>
+<section class="panel" aria-labelledby="output-heading">
+<h2 id="output-heading">Output</h2>
+<div class="status-row">
+<span id="status" data-testid="status" data-status="loading" aria-live="polite">loading</span>
+<span id="queue" data-testid="queue" hidden></span>
+<code id="request-id" data-testid="request-id"></code>
+</div>
+<div id="progress" data-testid="progress" role="progressbar" aria-label="Progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0"><div id="progress-fill"></div><span id="progress-label">0%</span></div>
+<div id="error" data-testid="error" role="alert" hidden></div>
+<div id="previews" data-testid="previews"></div>
+<h3>Result</h3>
+<div id="result" data-testid="result"></div>
+<h3>Events</h3>
+<ol id="log" data-testid="log"></ol>
+</section>
+</main>
+<script>${SCRIPT}</script>
+</body>
+</html>
+`;
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c,
+  );
+}
