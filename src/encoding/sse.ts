@@ -6,9 +6,37 @@
 
 export const SSE_CONTENT_TYPE = "text/event-stream";
 
-/** Event names troupe uses besides the unnamed `data:` events. */
+/** Event names troupe uses besides the unnamed `data:` events (see docs/protocol.md). */
 export const SseEvent = {
   error: "error",
+  queued: "queued",
+  started: "started",
+  result: "result",
+  done: "done",
+} as const;
+
+/** Request and response headers of the HTTP protocol (lower case, as Node reports them). */
+export const SseHeader = {
+  /** Selects dialect 2; its value is {@link TROUPE_PROTOCOL_VERSION}. */
+  protocol: "troupe-protocol",
+  /** The id of the last event a resuming client processed. */
+  lastEventId: "last-event-id",
+  /** Carried by every response; a sane incoming one is honoured. */
+  requestId: "x-request-id",
+} as const;
+
+/** The value of the `troupe-protocol` header that selects dialect 2. */
+export const TROUPE_PROTOCOL_VERSION = "1";
+
+/** A comment heartbeat; SSE readers ignore it, proxies see traffic. */
+export const SSE_HEARTBEAT = ": ping\n\n";
+
+/** Error codes that only travel inside an SSE stream. */
+export const SseErrorCode = {
+  /** The resumed request's events are no longer buffered, or the request is unknown. */
+  REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
+  /** The server is shutting down; the request was cancelled. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
 } as const;
 
 const encoder = new TextEncoder();

@@ -1,0 +1,109 @@
+import type { z } from "zod";
+import { InvalidArgumentError } from "../errors.ts";
+
+/** Options of {@link endpoint}. */
+export interface EndpointOptions<Schema extends z.ZodType = z.ZodType> {
+  /** Validates (and fills defaults of) the JSON body; the method receives the parsed value. */
+  readonly input: Schema;
+  /**
+   * Whether the endpoint answers with a stream. Only what the method returns decides the response
+   * (a `StreamingResponse` is streamed); this flag is what `GET /openapi.json` announces.
+   * @default detected: `true` when the method's source mentions `StreamingResponse`
+   */
+  readonly streaming?: boolean;
+  /** One line for the OpenAPI document and the playground. @default none */
+  readonly summary?: string;
+}
+
+/** What the handler gets besides its input. */
+export interface EndpointContext {
+  /** The request's id (the `x-request-id` of the response); pass it to `runner.stream()`. */
+  readonly requestId: string;
+  /** Aborts when the client goes away or the server shuts down. */
+  readonly signal: AbortSignal;
+}
+
+/** An endpoint as the server sees it. */
+export interface EndpointDefinition {
+  readonly path: string;
+  readonly methodName: string;
+  readonly input: z.ZodType;
+  readonly streaming: boolean;
+  readonly summary: string | undefined;
+  readonly handler: (input: unknown, context: EndpointContext) => unknown;
+}
+
+const registry = new WeakMap<object, EndpointDefinition[]>();
+
+/**
+ * Marks a method of an {@link App} as `POST <path>`; the body is validated with `input`.
+ * A standard (TC39) decorator: registration happens when the app is constructed, so it needs
+ * neither `experimentalDecorators` nor `Symbol.metadata`.
+ *
+ * @example
+ * ```ts
+ * @endpoint("/stream", { input: MyRequest })
+ * async stream(request: z.infer<typeof MyRequest>) { ... }
+ * ```
+ */
+export function endpoint<Schema extends z.ZodType>(path: string, options: EndpointOptions<Schema>) {
+  checkPath(path);
+  if (options === null || typeof options !== "object" || !isZodType(options.input)) {
+    throw new InvalidArgumentError(
+      `Expected \`input\` of endpoint ${path} to be a zod schema, got ${String(options?.input)}`,
+    );
+  }
+  return <This extends object, Args extends [z.infer<Schema>, ...EndpointContext[]], Return>(
+    method: (this: This, ...args: Args) => Return,
+    context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
+  ): void => {
+    if (context.static || context.private) {
+      throw new InvalidArgumentError(
+        `@endpoint(${JSON.stringify(path)}) needs a public instance method, got ${String(context.name)}`,
+      );
+    }
+    const streaming = options.streaming ?? /\bStreamingResponse\b/.test(method.toString());
+    context.addInitializer(function (this: This) {
+      const list = registry.get(this) ?? [];
+      registry.set(this, list);
+      // A subclass overriding the method runs the initializer again: the last one wins.
+      const name = String(context.name);
+      const at = list.findIndex((e) => e.methodName === name);
+      const definition: EndpointDefinition = {
+        path,
+        methodName: name,
+        input: options.input,
+        streaming,
+        summary: options.summary,
+        handler: (input, ctx) =>
+          (this as Record<string, (...a: unknown[]) => unknown>)[name]?.(input, ctx),
+      };
+      if (at >= 0) list[at] = definition;
+      else list.push(definition);
+    });
+  };
+}
+
+/** The endpoints declared on `app`'s class (and its base classes), in declaration order. */
+export function endpointsOf(app: object): readonly EndpointDefinition[] {
+  return registry.get(app) ?? [];
+}
+
+function checkPath(path: string): void {
+  if (typeof path !== "string" || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(path)) {
+    throw new InvalidArgumentError(
+      `Expected an endpoint path like "/stream" (no parameters or query), got ${JSON.stringify(path)}`,
+    );
+  }
+  if (path === "/requests" || path.startsWith("/requests/")) {
+    throw new InvalidArgumentError(`The path ${path} is reserved for resuming and cancelling`);
+  }
+}
+
+function isZodType(value: unknown): value is z.ZodType {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { safeParse?: unknown }).safeParse === "function"
+  );
+}

@@ -1,0 +1,27 @@
+export { App, type AppClass } from "./app.ts";
+export {
+  type EndpointContext,
+  type EndpointOptions,
+  endpoint,
+} from "./endpoint.ts";
+export {
+  BodyTooLargeError,
+  HttpError,
+  HttpErrorCode,
+  InvalidJsonError,
+  MethodNotAllowedError,
+  NotFoundError,
+  ReplayUnavailableError,
+  RequestNotFoundError,
+  ShuttingDownError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  type ValidationIssue,
+} from "./errors.ts";
+export type { HealthReport, HealthStatus } from "./health.ts";
+export { STREAMING_EXTENSION } from "./openapi.ts";
+export type { ServeOptions } from "./options.ts";
+export { type ServerHandle, serve } from "./serve.ts";
+export type { HeartbeatTimers } from "./sse-connection.ts";
+export { StreamingResponse, type StreamingResponseOptions } from "./streaming-response.ts";

@@ -1,0 +1,33 @@
+import { SSE_CONTENT_TYPE } from "../encoding/sse.ts";
+
+/** Options of a {@link StreamingResponse}. */
+export interface StreamingResponseOptions {
+  /** The response's media type; troupe serves streams as Server-Sent Events. @default "text/event-stream" */
+  readonly mediaType?: string;
+}
+
+/**
+ * What an endpoint returns to stream: an async iterable of SSE bytes or strings (passed through
+ * as they are, e.g. `runner.stream(input, { asTextEvents: true })`) or of values (each sent as a
+ * `data:` event). A `RunnerStream` is also sent in troupe's own dialect, with typed events, when
+ * the client asks for it. The counterpart of FastAPI's `StreamingResponse` in fal's apps.
+ *
+ * @example
+ * ```ts
+ * return new StreamingResponse(this.runner.stream(input, { asTextEvents: true }), {
+ *   mediaType: "text/event-stream",
+ * });
+ * ```
+ */
+export class StreamingResponse<Item = unknown> {
+  readonly mediaType: string;
+  constructor(
+    readonly body: AsyncIterable<Item>,
+    options: StreamingResponseOptions = {},
+  ) {
+    if (body === null || typeof body !== "object" || !(Symbol.asyncIterator in body)) {
+      throw new TypeError("Expected the body of a StreamingResponse to be an async iterable");
+    }
+    this.mediaType = options.mediaType ?? SSE_CONTENT_TYPE;
+  }
+}
