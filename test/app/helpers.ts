@@ -1,0 +1,170 @@
+import { connect, type Socket } from "node:net";
+import { Writable } from "node:stream";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { pino } from "pino";
+import { type AppClass, type ServeOptions, type ServerHandle, serve } from "../../src/app/index.ts";
+
+/** A pino logger whose JSON lines are kept, for assertions. */
+export function recordingPino(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split("\n"))
+        if (line !== "") lines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  return { logger: pino({ level: "info" }, destination), lines };
+}
+
+/** Serves `App` on port 0 with a silent logger unless one is given. */
+export function serveForTest(App: AppClass, options: ServeOptions = {}): Promise<ServerHandle> {
+  return serve(App, { port: 0, logger: pino({ level: "silent" }), ...options });
+}
+
+export function postJson(
+  server: ServerHandle,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(`${server.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+}
+
+/**
+ * An HTTP/1.1 exchange over a plain socket: every byte the server sends is kept, so tests can
+ * check exact bytes, wait for a given text, stop reading, or vanish mid-stream.
+ */
+export class RawExchange {
+  private readonly chunks: Buffer[] = [];
+  private waiters: {
+    test: (text: string) => boolean;
+    resolve: (text: string) => void;
+    reject: (e: Error) => void;
+  }[] = [];
+  private isEnded = false;
+  readonly ended: Promise<string>;
+
+  private constructor(readonly socket: Socket) {
+    let resolveEnded!: (text: string) => void;
+    this.ended = new Promise((resolve) => {
+      resolveEnded = resolve;
+    });
+    socket.on("data", (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.check();
+    });
+    socket.on("close", () => {
+      this.isEnded = true;
+      resolveEnded(this.text);
+      this.check();
+    });
+    socket.on("error", () => {});
+  }
+
+  static open(
+    server: ServerHandle,
+    method: string,
+    path: string,
+    options: { headers?: Record<string, string>; body?: string | Buffer } = {},
+  ): Promise<RawExchange> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(server.port, "127.0.0.1", () => {
+        const body = options.body === undefined ? undefined : Buffer.from(options.body);
+        const headers = {
+          host: `127.0.0.1:${server.port}`,
+          ...(body === undefined ? {} : { "content-length": String(body.length) }),
+          ...options.headers,
+        };
+        const head = `${method} ${path} HTTP/1.1\r\n${Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join("")}\r\n`;
+        socket.write(body === undefined ? head : Buffer.concat([Buffer.from(head), body]));
+        resolve(new RawExchange(socket));
+      });
+      socket.once("error", reject);
+    });
+  }
+
+  /** Posts JSON to a streaming endpoint. */
+  static post(
+    server: ServerHandle,
+    path: string,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<RawExchange> {
+    return RawExchange.open(server, "POST", path, {
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** Everything received so far. */
+  get text(): string {
+    return Buffer.concat(this.chunks).toString("utf8");
+  }
+
+  get bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  /** The response body so far (after the head). */
+  get body(): string {
+    const text = this.text;
+    const at = text.indexOf("\r\n\r\n");
+    return at < 0 ? "" : text.slice(at + 4);
+  }
+
+  /** The parsed events of the body so far. */
+  get events(): EventSourceMessage[] {
+    const events: EventSourceMessage[] = [];
+    const parser = createParser({ onEvent: (e) => events.push(e) });
+    parser.feed(this.body);
+    return events;
+  }
+
+  /** Resolves once `test(text)` holds; rejects if the connection closes first. */
+  until(test: (text: string) => boolean): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ test, resolve, reject });
+      this.check();
+    });
+  }
+
+  /** Resolves once `count` events were received. */
+  async untilEvents(count: number): Promise<EventSourceMessage[]> {
+    await this.until(() => this.events.length >= count);
+    return this.events;
+  }
+
+  private check(): void {
+    const text = this.text;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.test(text)) {
+        w.resolve(text);
+        return false;
+      }
+      if (this.isEnded) {
+        w.reject(new Error(`The connection closed first; received:\n${text}`));
+        return false;
+      }
+      return true;
+    });
+  }
+}
+
+/** The head's status code and headers (lower-cased names). */
+export function parseHead(text: string): { status: number; headers: Record<string, string> } {
+  const head = text.slice(0, text.indexOf("\r\n\r\n"));
+  const [statusLine, ...lines] = head.split("\r\n");
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const at = line.indexOf(":");
+    headers[line.slice(0, at).toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return { status: Number(statusLine?.split(" ")[1]), headers };
+}
