@@ -46,7 +46,7 @@ button:disabled { opacity: 0.45; cursor: default; }
 #request-id { color: var(--muted); font-size: 12px; }
 #progress { position: relative; height: 20px; border-radius: 10px; background: var(--bg); border: 1px solid var(--line); overflow: hidden; }
 #progress-fill { height: 100%; width: 0; background: var(--accent); transition: width 120ms linear; }
-#progress-label { position: absolute; inset: 0; text-align: center; font-size: 12px; line-height: 18px; mix-blend-mode: difference; color: #fff; }
+#progress-label { position: absolute; inset: 0; text-align: center; font-size: 12px; line-height: 18px; color: #fff; text-shadow: 0 0 3px rgba(0, 0, 0, 0.85); }
 #error { margin-top: 12px; padding: 10px 12px; border: 1px solid var(--danger); border-radius: 6px; color: var(--danger); }
 #error dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 0; }
 #error dt { font-weight: 600; }

@@ -12,6 +12,8 @@ export interface PlaygroundOptions {
   readonly title?: string;
 }
 
+const DEFAULT_TITLE = "troupe playground";
+
 // One script: the helpers are function declarations its last part calls. Strict mode and a
 // function scope keep its names off `window`.
 const SCRIPT = `(function () {\n"use strict";\n${SSE_PARSER_SOURCE}${SCHEMA_FORM_SOURCE}${VALUES_SOURCE}${MAIN_SOURCE}})();\n`;
@@ -31,7 +33,9 @@ if (/<\/script/i.test(SCRIPT) || /<\/style/i.test(PAGE_STYLE)) {
  *   reply.type("text/html; charset=utf-8").send(playgroundHtml({ title: "My app" })));
  */
 export function playgroundHtml(options: PlaygroundOptions = {}): string {
-  const title = escapeHtml(options.title ?? "troupe playground");
+  const title = escapeHtml(options.title ?? DEFAULT_TITLE);
+  const subtitle =
+    options.title === undefined ? "" : ` <span class="muted">${DEFAULT_TITLE}</span>`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -41,7 +45,7 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
-<header><h1>${title}</h1><span class="muted">troupe playground</span></header>
+<header><h1>${title}</h1>${subtitle}</header>
 <main>
 <section class="panel" aria-labelledby="input-heading">
 <h2 id="input-heading">Input</h2>
