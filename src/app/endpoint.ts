@@ -90,7 +90,7 @@ export function endpointsOf(app: object): readonly EndpointDefinition[] {
 }
 
 function checkPath(path: string): void {
-  if (typeof path !== "string" || !/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/.test(path)) {
+  if (typeof path !== "string" || !/^\/[A-Za-z0-9._~!$&'()+,;=@/-]*$/.test(path)) {
     throw new InvalidArgumentError(
       `Expected an endpoint path like "/stream" (no parameters or query), got ${JSON.stringify(path)}`,
     );

@@ -15,6 +15,7 @@ const UNAVAILABLE_CODES = new Set<string>([
   ErrorCode.NOT_STARTED,
   ErrorCode.RUNNER_STOPPED,
   ErrorCode.GROUP_UNAVAILABLE,
+  HttpErrorCode.SHUTTING_DOWN,
 ]);
 
 /** Any error as the HTTP error it is answered with. */

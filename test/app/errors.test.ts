@@ -113,7 +113,7 @@ describe("errors outside the stream", () => {
     const sane = await fetch(`${server.url}/health`, { headers: { "x-request-id": "abc-123" } });
     expect(sane.headers.get("x-request-id")).toBe("abc-123");
     const insane = await fetch(`${server.url}/health`, {
-      headers: { "x-request-id": "<script>" + "x".repeat(200) },
+      headers: { "x-request-id": `<script>${"x".repeat(200)}` },
     });
     expect(insane.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const missing = await fetch(`${server.url}/nope`);

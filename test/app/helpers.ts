@@ -67,7 +67,7 @@ export class RawExchange {
   }
 
   static open(
-    server: ServerHandle,
+    server: { readonly port: number },
     method: string,
     path: string,
     options: { headers?: Record<string, string>; body?: string | Buffer } = {},
@@ -92,7 +92,7 @@ export class RawExchange {
 
   /** Posts JSON to a streaming endpoint. */
   static post(
-    server: ServerHandle,
+    server: { readonly port: number },
     path: string,
     body: unknown,
     headers: Record<string, string> = {},
