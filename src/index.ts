@@ -18,6 +18,9 @@ export {
   type TransportKind,
   type TypedArray,
 } from "./dist/index.ts";
+export { Image, type ImageChannels, type ImageFormat } from "./encoding/image.ts";
+export { decodeNpy, encodeNpy, type TensorDType } from "./encoding/npy.ts";
+export { Tensor } from "./encoding/tensor.ts";
 export {
   abortReason,
   ErrorCode,

@@ -1,3 +1,4 @@
+import { isPayloadObject } from "../encoding/payload-brand.ts";
 import { InvalidPayloadError } from "../errors.ts";
 
 /**
@@ -17,6 +18,7 @@ function isSendable(value: unknown, ancestors: Set<object> | undefined): boolean
   if (typeof value !== "object" || value === null) return true;
   if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date)
     return true;
+  if (isPayloadObject(value)) return true;
   if (value instanceof RegExp || value instanceof Error) return true;
   const seen = ancestors ?? new Set<object>();
   if (seen.has(value)) return false;
@@ -66,7 +68,12 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
       return undefined;
   }
   if (value === null) return undefined;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date) {
+  if (
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof Date ||
+    isPayloadObject(value)
+  ) {
     return undefined;
   }
   if (value instanceof RegExp || value instanceof Error) return undefined;

@@ -2,7 +2,10 @@
  * Framing between the runner and its ranks: each frame is a 4-byte big-endian length followed by
  * one MessagePack-encoded message. Pure functions and a push-based decoder; no I/O.
  */
-import { Packr } from "msgpackr";
+import { addExtension, Packr } from "msgpackr";
+import { Image, type ImageChannels, type ImageFormat } from "../encoding/image.ts";
+import type { TensorDType } from "../encoding/npy.ts";
+import { Tensor } from "../encoding/tensor.ts";
 import { ProtocolError, type SerializedError } from "../errors.ts";
 import type { LogLevel, RankMessage, RunnerMessage } from "./messages.ts";
 
@@ -15,6 +18,43 @@ const HEADER_BYTES = 4;
 // Without records a Map arrives as a plain object, as in JSON (`assertSendable` lets through only
 // Maps whose keys are strings or numbers).
 const packr = new Packr({ moreTypes: true, useRecords: false });
+
+// Images and tensors keep their class across the boundary: their bytes travel raw beside a
+// small header, and the other side rebuilds them.
+addExtension({
+  Class: Image,
+  type: 0x49,
+  write: (image: Image) => [
+    image.width,
+    image.height,
+    image.contentType ?? null,
+    image.channels ?? 0,
+    image.bytes,
+  ],
+  read: ([width, height, contentType, channels, bytes]: [
+    number,
+    number,
+    string | null,
+    number,
+    Uint8Array,
+  ]) =>
+    Image.restore(
+      width,
+      height,
+      contentType ?? undefined,
+      channels === 0 ? undefined : (channels as ImageChannels),
+      bytes,
+    ),
+});
+addExtension({
+  Class: Tensor,
+  type: 0x54,
+  write: (tensor: Tensor) => [tensor.dtype, tensor.shape, tensor.data],
+  read: ([dtype, shape, data]: [TensorDType, number[], Tensor["data"]]) =>
+    new Tensor(data, shape, dtype),
+});
+
+const IMAGE_FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp"]);
 
 /** Encodes any sendable value (payloads, results, outputs) on its own. */
 export function encodeValue(value: unknown): Uint8Array {
@@ -170,12 +210,16 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
         throw bad(m, "`requestId` and `streaming` must be a string and a boolean");
       }
       if (!(m.payload instanceof Uint8Array)) throw bad(m, "`payload` must be bytes");
+      if (!IMAGE_FORMATS.has(m.imageFormat as string)) {
+        throw bad(m, "`imageFormat` must be jpeg, png or webp");
+      }
       return {
         t: "call",
         id: idField(m),
         requestId: m.requestId,
         payload: m.payload,
         streaming: m.streaming,
+        imageFormat: m.imageFormat as ImageFormat,
       };
     case "cancel":
       return { t: "cancel", id: idField(m), reason: errorField(m, "reason") };

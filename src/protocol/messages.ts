@@ -1,3 +1,4 @@
+import type { ImageFormat } from "../encoding/image.ts";
 /**
  * Every message between the runner and a rank, as one typed union per direction. Each message
  * about a request carries that request's `id`; the runner rejects any message whose id is not
@@ -33,6 +34,8 @@ export type RunnerMessage =
       /** The encoded payload (encoded once, sent to every rank). */
       readonly payload: Uint8Array;
       readonly streaming: boolean;
+      /** Format of the images in the final result. */
+      readonly imageFormat: ImageFormat;
     }
   | { readonly t: "cancel"; readonly id: number; readonly reason: SerializedError }
   | { readonly t: "stop" };

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
+import type { ImageFormat } from "../encoding/image.ts";
 import {
   abortReason,
   deserializeError,
@@ -69,6 +70,12 @@ export interface InvokeOptions {
   readonly signal?: AbortSignal;
   /** The id the worker sees as `ctx.requestId`. @default a random UUID */
   readonly requestId?: string;
+  /**
+   * Encoding of the images in the final result (JPEG at quality 95, PNG or WebP). Intermediate
+   * results' images are JPEG at quality 60 unless the worker asks otherwise.
+   * @default "jpeg"
+   */
+  readonly imageFormat?: ImageFormat;
 }
 
 /** Options of `runner.stop()`. */
@@ -601,6 +608,12 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
         `Expected \`requestId\` to be a string, got ${show(options.requestId)}`,
       );
     }
+    const format = options.imageFormat;
+    if (format !== undefined && format !== "jpeg" && format !== "png" && format !== "webp") {
+      throw new InvalidArgumentError(
+        `Expected \`imageFormat\` to be "jpeg", "png" or "webp", got ${show(format)}`,
+      );
+    }
     options.signal?.throwIfAborted();
   }
 
@@ -636,6 +649,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       streaming,
       new EventBuffer(this.options.highWaterMark, (paused) => this.onPressure(request, paused)),
       options.streamingTimeout,
+      options.imageFormat ?? "jpeg",
     );
     if (signal !== undefined) {
       const onAbort = (): void => this.abort(request, abortReason(signal));
@@ -715,6 +729,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
         requestId: request.requestId,
         payload: request.payload,
         streaming: request.streaming,
+        imageFormat: request.imageFormat,
       });
     }
     if (request.streaming) request.buffer.push({ kind: "started" });

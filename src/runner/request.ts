@@ -1,3 +1,4 @@
+import type { ImageFormat } from "../encoding/image.ts";
 import type { EventBuffer } from "./event-buffer.ts";
 
 export type RequestState = "queued" | "running" | "settling" | "finished";
@@ -21,6 +22,7 @@ export class Request {
     readonly streaming: boolean,
     readonly buffer: EventBuffer,
     readonly streamingTimeout: number | undefined,
+    readonly imageFormat: ImageFormat,
   ) {}
 
   /** `true` once the consumer has its outcome (the ranks may still be winding down). */

@@ -1,3 +1,4 @@
+import type { ImageFormat } from "../encoding/image.ts";
 import { toJson } from "../encoding/json.ts";
 import { encodeDataEvent, encodeEvent, SseEvent } from "../encoding/sse.ts";
 import {
@@ -29,6 +30,8 @@ export interface StreamOptions {
   readonly signal?: AbortSignal;
   /** The id the worker sees as `ctx.requestId`. @default a random UUID */
   readonly requestId?: string;
+  /** Encoding of the images in the final result. @default "jpeg" (quality 95) */
+  readonly imageFormat?: ImageFormat;
 }
 
 /** A streamed request's events, in order, as `stream(...).events()` yields them. */

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { Socket } from "node:net";
 import { initProcessGroup } from "../dist/init-process-group.ts";
 import type { ProcessGroup } from "../dist/process-group.ts";
+import type { ImageFormat } from "../encoding/image.ts";
 import {
   InvalidWorkerError,
   ProtocolError,
@@ -25,6 +26,7 @@ import {
 import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../protocol/messages.ts";
 import type { CallContext, StreamingResultOptions } from "./call-context.ts";
 import { type DistributedWorker, isWorkerClass } from "./distributed-worker.ts";
+import { encodeImages, finalEncoding, needsEncoding, previewEncoding } from "./encode-images.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";
 import { RUNTIME } from "./rank-runtime.ts";
 import { ResultSink } from "./result-sink.ts";
@@ -36,6 +38,13 @@ interface ActiveCall {
   readonly id: number;
   readonly streaming: boolean;
   readonly controller: AbortController;
+  /**
+   * Settles when every result added so far with images to encode is in the outbox. While it is
+   * pending, later results and errors queue behind it, so encoding never reorders the stream.
+   */
+  ordered: Promise<void> | undefined;
+  /** The first failure of a result that was being encoded; fails the call. */
+  encodeError: unknown;
 }
 
 const { rank } = rankIdentityFromEnv();
@@ -118,6 +127,7 @@ function handle(message: RunnerMessage): void {
         message.requestId,
         message.payload,
         message.streaming,
+        message.imageFormat,
       );
       return;
     case "cancel":
@@ -208,9 +218,31 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     );
     return resolved;
   }
-  assertSendable(result, "result");
-  const encoded = encodeValue(result);
-  return (sink as ResultSink).add(encoded, options?.latestWins ?? null);
+  const key = options?.latestWins ?? null;
+  if (call.ordered === undefined && !needsEncoding(result)) {
+    assertSendable(result, "result");
+    return (sink as ResultSink).add(encodeValue(result), key);
+  }
+  // Images to encode: start now (in parallel with earlier ones), enqueue in order.
+  const encoding = encodeImages(result, previewEncoding(options?.imageFormat));
+  const previous = call.ordered ?? resolved;
+  const added = Promise.all([encoding, previous]).then(([value]) => {
+    if (active !== call || call.controller.signal.aborted) return;
+    assertSendable(value, "result");
+    return (sink as ResultSink).add(encodeValue(value), key);
+  });
+  setOrdered(
+    call,
+    added.then(
+      () => undefined,
+      (error: unknown) => {
+        call.encodeError ??= error;
+      },
+    ),
+  );
+  // A worker that does not await it still fails its call with the error; no unhandled rejection.
+  added.catch(() => {});
+  return added;
 }
 
 function addError(error: unknown): void {
@@ -223,7 +255,24 @@ function addError(error: unknown): void {
     );
     return;
   }
-  (sink as ResultSink).addError(withRank(error));
+  const serialized = withRank(error);
+  if (call.ordered === undefined) (sink as ResultSink).addError(serialized);
+  else {
+    setOrdered(
+      call,
+      call.ordered.then(() => {
+        if (active === call) (sink as ResultSink).addError(serialized);
+      }),
+    );
+  }
+}
+
+/** Makes `tail` the end of the call's ordered queue; the fast path returns once it settled. */
+function setOrdered(call: ActiveCall, tail: Promise<void>): void {
+  call.ordered = tail;
+  void tail.then(() => {
+    if (call.ordered === tail) call.ordered = undefined;
+  });
 }
 
 async function runCall(
@@ -232,8 +281,15 @@ async function runCall(
   requestId: string,
   payload: Uint8Array,
   streaming: boolean,
+  imageFormat: ImageFormat,
 ): Promise<void> {
-  const call: ActiveCall = { id, streaming, controller: new AbortController() };
+  const call: ActiveCall = {
+    id,
+    streaming,
+    controller: new AbortController(),
+    ordered: undefined,
+    encodeError: undefined,
+  };
   const ctx: CallContext = { requestId, signal: call.controller.signal, streaming };
   const outbox = sink as ResultSink;
   active = call;
@@ -246,9 +302,12 @@ async function runCall(
     const output = await callScope.run(call, () => instance.call(input, ctx));
     let encoded = EMPTY;
     if (rank === 0) {
-      assertSendable(output, "the return value of call()");
-      encoded = encodeValue(output);
+      const value = await encodeImages(output, finalEncoding(imageFormat));
+      assertSendable(value, "the return value of call()");
+      encoded = encodeValue(value);
     }
+    while (call.ordered !== undefined) await call.ordered;
+    if (call.encodeError !== undefined) throw call.encodeError;
     await outbox.drained();
     send({ t: "done", id, output: encoded });
   } catch (error) {

@@ -35,6 +35,7 @@ const runnerMessages: RunnerMessage[] = [
     requestId: "req-ü-1",
     payload: bytes({ prompt: "héllo 😀" }),
     streaming: true,
+    imageFormat: "png",
   },
   { t: "cancel", id: 2, reason: error },
   { t: "stop" },
@@ -405,7 +406,13 @@ describe("parseRunnerMessage", () => {
     expect(() => parseRunnerMessage(value)).toThrow(message);
   });
 
-  const call = { t: "call", requestId: "r", payload: bytes(1), streaming: false };
+  const call = {
+    t: "call",
+    requestId: "r",
+    payload: bytes(1),
+    streaming: false,
+    imageFormat: "jpeg",
+  };
   const cancel = { t: "cancel", reason: error };
 
   it.each([
@@ -458,6 +465,8 @@ describe("parseRunnerMessage", () => {
     ],
     [{ ...call, id: 1, payload: [1] }, "`payload` must be bytes"],
     [{ ...call, id: 1, payload: undefined }, "`payload` must be bytes"],
+    [{ ...call, id: 1, imageFormat: "gif" }, "`imageFormat` must be jpeg, png or webp"],
+    [{ ...call, id: 1, imageFormat: undefined }, "`imageFormat` must be jpeg, png or webp"],
     [{ t: "cancel", id: 1 }, "`reason` must be an error object"],
     [
       { t: "cancel", id: 1, reason: { message: "m" } },
