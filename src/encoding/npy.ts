@@ -75,7 +75,7 @@ export function encodeNpy(
   let header = `{'descr': '${DTYPES[dtype].descr}', 'fortran_order': False, 'shape': (${dims}), }`;
   // Pad with spaces so the data starts on a 64-byte boundary, ending the header with "\n".
   const total = Math.ceil((PREAMBLE + header.length + 1) / ALIGN) * ALIGN;
-  header = header.padEnd(total - PREAMBLE - 1, " ") + "\n";
+  header = `${header.padEnd(total - PREAMBLE - 1, " ")}\n`;
   const out = new Uint8Array(total + data.byteLength);
   out.set(MAGIC, 0);
   out[6] = 1;

@@ -45,7 +45,8 @@ describe("images and tensors in results", () => {
     expect(preview).toMatchObject({ contentType: "image/jpeg", width: 32, height: 16 });
     expect(await decoded(preview)).toMatchObject({ format: "jpeg", width: 32, height: 16 });
 
-    const fromSharp = (events[2]?.nested as { sharp: Image }[])[0]?.sharp as Image;
+    const nested = events[2]?.nested as { sharp: Image }[];
+    const fromSharp = nested[0]?.sharp as Image;
     expect(fromSharp).toMatchObject({ contentType: "image/jpeg", width: 8, height: 4 });
 
     // Already encoded: passed through byte for byte.

@@ -89,7 +89,7 @@ describe("Tensor", () => {
     expect(() => new Tensor(new Float32Array(6), [4, 2])).toThrow(
       "Expected `shape` [4, 2] to hold the 6 elements of `data`",
     );
-    expect(() => new Tensor(new Float32Array(2), [2], "float16")).toThrow(
+    expect(() => new Tensor(new Float32Array(2) as never, [2], "float16")).toThrow(
       "Expected `data` to be the TypedArray of dtype float16, got Float32Array",
     );
     expect(() => new Tensor(new Float32Array(2), [-1, -2])).toThrow(/to hold/);
