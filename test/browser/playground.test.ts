@@ -4,8 +4,9 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerHandle, serve } from "../../src/app/index.ts";
 import { previewApp } from "../fixtures/browser/preview-app.ts";
-import { tempDir, waitForFile } from "../helpers.ts";
+import { tempDir } from "../helpers.ts";
 import { launchChromium, openPage } from "./chromium.ts";
+import { untilFile } from "./until-file.ts";
 
 const SCREENSHOTS = new URL("../../test-results/browser/", import.meta.url);
 
@@ -48,6 +49,7 @@ describe("the playground served by a troupe app", () => {
     const endpoints = page.getByTestId("endpoint").locator("option");
     expect(await endpoints.allTextContents()).toEqual([
       "POST /generate · streaming",
+      "POST /countdown · streaming",
       "POST /render",
     ]);
     const field = (name: string) => page.getByTestId(`field-${name}`);
@@ -182,6 +184,20 @@ describe("the playground served by a troupe app", () => {
     await page.close();
   });
 
+  it("shows a plain generator's last result as the final one", async () => {
+    const { page, errors } = await open("/countdown");
+    await page.getByTestId("field-from").fill("4");
+    await page.getByTestId("run").click();
+    await status(page, "done");
+    const result = page.getByTestId("result");
+    expect(await result.locator("pre").textContent()).toBe('{\n  "output": "liftoff"\n}');
+    expect(await result.locator("[data-field=note]").textContent()).toMatch(/last result/);
+    const results = page.getByTestId("log").locator("li[data-event=result]");
+    expect(await results.count()).toBe(5);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("cancels the request on every rank when Cancel is clicked", async () => {
     const { page, errors } = await open("/generate");
     await page.getByTestId("field-prompt").fill("forever");
@@ -192,7 +208,11 @@ describe("the playground served by a troupe app", () => {
     expect(requestId).toMatch(/\S/);
     await page.getByTestId("cancel").click();
     await status(page, "cancelled");
-    await Promise.all([0, 1].map((rank) => waitForFile(markerPath(requestId, rank))));
+    await Promise.all(
+      [0, 1].map((rank) =>
+        untilFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
+      ),
+    );
     expect(readFileSync(markerPath(requestId, 0), "utf8")).toMatch(/^AbortError: /);
     await page.getByTestId("log").getByText(`DELETE /requests/${requestId} answered 204`).waitFor();
     expect(await page.getByTestId("error").isHidden()).toBe(true);

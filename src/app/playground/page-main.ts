@@ -123,8 +123,9 @@ function renderImages(container, images, testId) {
   });
 }
 
-function showResult(value) {
+function showResult(value, note) {
   ui.result.textContent = "";
+  if (note) ui.result.appendChild(el("p", { class: "muted", "data-field": "note" }, note));
   var images = findImages(value);
   if (images.length > 0) {
     var gallery = el("div", { class: "images" });
@@ -198,7 +199,7 @@ function parseData(event) {
 }
 
 /** Handles one event; returns true once the request has ended (done or fatal error). */
-function onEvent(event, response) {
+function onEvent(event, response, run) {
   var data = parseData(event);
   switch (event.event) {
     case "queued":
@@ -215,11 +216,18 @@ function onEvent(event, response) {
     case "result":
       if (ui.status.getAttribute("data-status") !== "running") setStatus("running");
       setQueue(null);
+      run.lastResult = data;
       onResult(data, event.id);
       return false;
     case "done":
       setProgress(1);
-      showResult(data);
+      // A plain async iterable (not a runner's stream) has no final value of its own: the server
+      // ends it with "done: null", and by fal's convention its last result is the final one.
+      if (data === null && run.lastResult !== undefined) {
+        showResult(run.lastResult, "The stream's last result (the endpoint sent no final value).");
+      } else {
+        showResult(data);
+      }
       setStatus("done");
       log("done", displayJson(data), event.id);
       return true;
@@ -232,7 +240,7 @@ function onEvent(event, response) {
         code: error.code,
         message: error.message,
         rank: error.rank,
-        requestId: error.requestId || active.requestId,
+        requestId: error.requestId || run.requestId,
       });
       setStatus("failed");
       return true;
@@ -265,7 +273,7 @@ async function runStreaming(endpoint, body, run) {
   var finished = false;
   var parser = createSseParser({
     onEvent: function (event) {
-      if (!finished && onEvent(event, response)) finished = true;
+      if (!finished && onEvent(event, response, run)) finished = true;
     },
     onRetry: function (ms) {
       log("retry", ms + " ms");
@@ -320,7 +328,12 @@ async function run() {
     showError({ code: "INVALID_INPUT", message: error.message });
     return;
   }
-  var current = { controller: new AbortController(), requestId: null, cancelled: false };
+  var current = {
+    controller: new AbortController(),
+    requestId: null,
+    cancelled: false,
+    lastResult: undefined,
+  };
   active = current;
   ui.log.textContent = "";
   ui.result.textContent = "";
