@@ -142,6 +142,7 @@ export class RawExchange {
   }
 
   private check(): void {
+    if (this.waiters.length === 0) return;
     const text = this.text;
     this.waiters = this.waiters.filter((w) => {
       if (w.test(text)) {
