@@ -17,8 +17,9 @@ export interface StreamingResultOptions {
    */
   readonly asTextEvent?: boolean;
   /**
-   * Format for images in this result once image encoding lands; recorded, not yet applied.
-   * @default "jpeg"
+   * Encoding of this result's raw images (`Image.fromPixels`, sharp instances) when they leave
+   * the rank. Already-encoded images are sent as they are.
+   * @default "jpeg" at quality 60
    */
   readonly imageFormat?: "jpeg" | "png" | "webp";
   /**
@@ -27,4 +28,11 @@ export interface StreamingResultOptions {
    * one instead of a backlog. Results without a key are never dropped.
    */
   readonly latestWins?: string;
+  /**
+   * Send results of this kind (their `latestWins` key, or all throttled results without one) at
+   * most once per `throttle` ms: the first at once, then the newest of each interval, and the
+   * newest when the call ends, so the consumer always sees the last one. The seed's best
+   * practice 2 (stream every N steps) is `if (step % n === 0)`; this is its time-based form.
+   */
+  readonly throttle?: number;
 }

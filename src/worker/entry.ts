@@ -10,6 +10,7 @@ import { initProcessGroup } from "../dist/init-process-group.ts";
 import type { ProcessGroup } from "../dist/process-group.ts";
 import type { ImageFormat } from "../encoding/image.ts";
 import {
+  InvalidArgumentError,
   InvalidWorkerError,
   ProtocolError,
   type SerializedError,
@@ -30,6 +31,7 @@ import { encodeImages, finalEncoding, needsEncoding, previewEncoding } from "./e
 import { rankIdentityFromEnv } from "./rank-env.ts";
 import { RUNTIME } from "./rank-runtime.ts";
 import { ResultSink } from "./result-sink.ts";
+import { Throttle } from "./throttle.ts";
 
 const CHANNEL_FD = 3;
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -43,8 +45,10 @@ interface ActiveCall {
    * pending, later results and errors queue behind it, so encoding never reorders the stream.
    */
   ordered: Promise<void> | undefined;
-  /** The first failure of a result that was being encoded; fails the call. */
-  encodeError: unknown;
+  /** The first failure of a result added earlier (encoding it, say); fails the call. */
+  lateError: unknown;
+  /** Results added with `throttle`, waiting for their interval to end. */
+  throttle: Throttle<{ value: unknown; options: StreamingResultOptions | undefined }> | undefined;
 }
 
 const { rank } = rankIdentityFromEnv();
@@ -135,6 +139,7 @@ function handle(message: RunnerMessage): void {
       if (active !== undefined && active.id === message.id) {
         const reason = cancelReason(message.id, message.reason);
         active.controller.abort(reason);
+        active.throttle?.clear();
         // Collectives this request is waiting in fail at once, here and on every other rank.
         dist?.abort(reason);
         sink?.discard();
@@ -218,9 +223,36 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     );
     return resolved;
   }
+  const images = needsEncoding(result);
+  // Checked now, so a bad result throws where the worker added it (images are checked once encoded).
+  if (!images) assertSendable(result, "result");
+  const interval = options?.throttle;
+  if (interval !== undefined) {
+    if (!(typeof interval === "number" && interval >= 0)) {
+      throw new InvalidArgumentError(
+        `Expected \`throttle\` to be a non-negative number of ms, got ${String(interval)}`,
+      );
+    }
+    call.throttle ??= new Throttle(({ value, options: rest }) => {
+      // A throttled result goes out later; a failure then fails the call.
+      enqueueResult(call, value, rest, needsEncoding(value)).catch((error: unknown) => {
+        call.lateError ??= error;
+      });
+    });
+    call.throttle.add(options?.latestWins ?? "", interval, { value: result, options });
+    return resolved;
+  }
+  return enqueueResult(call, result, options, images);
+}
+
+function enqueueResult(
+  call: ActiveCall,
+  result: unknown,
+  options: StreamingResultOptions | undefined,
+  images: boolean,
+): Promise<void> {
   const key = options?.latestWins ?? null;
-  if (call.ordered === undefined && !needsEncoding(result)) {
-    assertSendable(result, "result");
+  if (call.ordered === undefined && !images) {
     return (sink as ResultSink).add(encodeValue(result), key);
   }
   // Images to encode: start now (in parallel with earlier ones), enqueue in order.
@@ -236,7 +268,7 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     added.then(
       () => undefined,
       (error: unknown) => {
-        call.encodeError ??= error;
+        call.lateError ??= error;
       },
     ),
   );
@@ -288,7 +320,8 @@ async function runCall(
     streaming,
     controller: new AbortController(),
     ordered: undefined,
-    encodeError: undefined,
+    lateError: undefined,
+    throttle: undefined,
   };
   const ctx: CallContext = { requestId, signal: call.controller.signal, streaming };
   const outbox = sink as ResultSink;
@@ -306,8 +339,10 @@ async function runCall(
       assertSendable(value, "the return value of call()");
       encoded = encodeValue(value);
     }
+    // The newest throttled results go out now, then everything queued behind an encode.
+    call.throttle?.flush();
     while (call.ordered !== undefined) await call.ordered;
-    if (call.encodeError !== undefined) throw call.encodeError;
+    if (call.lateError !== undefined) throw call.lateError;
     await outbox.drained();
     send({ t: "done", id, output: encoded });
   } catch (error) {
@@ -320,6 +355,7 @@ async function runCall(
     else await outbox.drained();
     send({ t: "failed", id, error: withRank(error), aborted });
   } finally {
+    call.throttle?.clear();
     active = undefined;
   }
 }

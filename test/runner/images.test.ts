@@ -113,4 +113,25 @@ describe("images and tensors in results", () => {
     );
     await expect(runner.invoke({ op: "interleaved", count: 2 })).resolves.toEqual({ count: 2 });
   });
+
+  it("throttle: the first preview at once, then at most one per interval, and always the last one", async () => {
+    const events = (await collect(
+      runner.stream({ op: "throttled", count: 1000, interval: 60_000 }),
+    )) as Record<string, unknown>[];
+    // With a one-minute interval, only the first preview goes out during the call, and the newest
+    // one when the call ends; every unthrottled result arrives.
+    const previews = events.filter((e) => "preview" in e);
+    expect(previews.map((e) => e.preview)).toEqual([0, 999]);
+    expect(previews[1]?.image).toBeInstanceOf(Image);
+    const progress = events.filter((e) => "progress" in e).map((e) => e.progress);
+    expect(progress).toEqual([0, 100, 200, 300, 400, 500, 600, 700, 800, 900]);
+    expect(events.at(-1)).toEqual({ done: true });
+  });
+
+  it("rejects a negative throttle where the worker added the result", async () => {
+    await expect(runner.stream({ op: "badThrottle" }).done()).resolves.toEqual({
+      name: "InvalidArgumentError",
+      message: "Expected `throttle` to be a non-negative number of ms, got -1",
+    });
+  });
 });
