@@ -119,7 +119,8 @@ describe("images and tensors in results", () => {
       runner.stream({ op: "throttled", count: 1000, interval: 60_000 }),
     )) as Record<string, unknown>[];
     // With a one-minute interval, only the first preview goes out during the call, and the newest
-    // one when the call ends; every unthrottled result arrives.
+    // one when the call ends; every unthrottled result arrives. (No latestWins key here: with one,
+    // the runner would also replace the first preview if the consumer had not read it yet.)
     const previews = events.filter((e) => "preview" in e);
     expect(previews.map((e) => e.preview)).toEqual([0, 999]);
     expect(previews[1]?.image).toBeInstanceOf(Image);
