@@ -96,42 +96,47 @@ describe("the playground served by a troupe app", () => {
     await page.getByTestId("field-steps").fill("6");
     await page.getByTestId("field-size").fill("24");
     await page.getByTestId("field-tags").fill('["warm"]');
-    // Every value the progress bar and the preview take, in order (each change, not samples).
+    // Every value the progress bar and the preview take, in order: each record keeps the value
+    // before its change (the observer runs after a batch of changes, so reading the attribute
+    // there would see only the last), and the current value follows the last record.
     await page.evaluate(() => {
-      const seen = { progress: [] as string[], previews: [] as string[] };
-      (window as unknown as { seen: typeof seen }).seen = seen;
+      const before = { progress: [] as (string | null)[], previews: [] as (string | null)[] };
+      (window as unknown as { before: typeof before }).before = before;
       new MutationObserver((records) => {
         for (const r of records) {
           const target = r.target as Element;
-          if (r.attributeName === "aria-valuenow") {
-            seen.progress.push(target.getAttribute("aria-valuenow") ?? "");
-          } else if (
-            r.attributeName === "src" &&
-            target.getAttribute("data-testid") === "preview"
-          ) {
-            seen.previews.push(target.getAttribute("src") ?? "");
-          }
+          if (r.attributeName === "aria-valuenow") before.progress.push(r.oldValue);
+          else if (target.getAttribute("data-testid") === "preview")
+            before.previews.push(r.oldValue);
         }
       }).observe(document.body, {
         subtree: true,
         attributes: true,
+        attributeOldValue: true,
         attributeFilter: ["aria-valuenow", "src"],
       });
     });
     await page.getByTestId("run").click();
     await status(page, "done");
 
-    // MutationObserver batches records but keeps one per change; an attribute read in the
-    // callback can be a later value than the record's, so compare distinct values in order.
-    const seen = await page.evaluate(
-      () => (window as unknown as { seen: { progress: string[]; previews: string[] } }).seen,
-    );
-    const progress = [...new Set(seen.progress.filter((v) => v !== "0"))].map(Number);
-    expect(progress.length).toBeGreaterThanOrEqual(3);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
-    expect(progress.at(-1)).toBe(100);
-    const previews = [...new Set(seen.previews)];
-    expect(previews.length).toBeGreaterThanOrEqual(3); // the preview changed at least twice
+    const seen = await page.evaluate(() => {
+      const { before } = window as unknown as {
+        before: { progress: (string | null)[]; previews: (string | null)[] };
+      };
+      const current = (testId: string, name: string) =>
+        document.querySelector(`[data-testid=${testId}]`)?.getAttribute(name) ?? null;
+      return {
+        progress: [...before.progress, current("progress", "aria-valuenow")],
+        previews: [...before.previews, current("preview", "src")],
+      };
+    });
+    const distinct = (values: (string | null)[]) => [
+      ...new Set(values.filter((v): v is string => v !== null && v !== "0")),
+    ];
+    const progress = distinct(seen.progress).map(Number);
+    expect(progress).toEqual([17, 33, 50, 67, 83, 100]);
+    const previews = distinct(seen.previews);
+    expect(previews).toHaveLength(6); // a new picture per step
     for (const src of previews) expect(src).toMatch(/^data:image\/jpeg;base64,[A-Za-z0-9+/=]+$/);
 
     const preview = page.getByTestId("preview").first();
