@@ -1,0 +1,101 @@
+/**
+ * What the client throws. Every class extends {@link TroupeError} (stable `code`, `rank`, `cause`)
+ * and adds what the server said about the request: the HTTP `status`, the `requestId` and, for a
+ * failed validation, the `issues`. `../errors.ts` has no imports, so it is safe in a browser.
+ */
+import { TroupeError, type TroupeErrorOptions } from "../errors.ts";
+
+/** Codes the client itself assigns; other codes come from the server as it sent them. */
+export const ClientErrorCode = {
+  /** No byte (heartbeats included) arrived for `timeout` ms. */
+  STREAM_IDLE: "STREAM_IDLE",
+  /** The server could not be reached, or the connection dropped and could not be resumed. */
+  CONNECTION_FAILED: "CONNECTION_FAILED",
+  /** The answer does not follow the protocol (not an event stream, bad JSON, a lost event id). */
+  PROTOCOL_ERROR: "PROTOCOL_ERROR",
+  /** The events after `Last-Event-ID` are no longer in the server's replay buffer. */
+  REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
+  /** A non-2xx answer whose body names no code. */
+  HTTP_ERROR: "HTTP_ERROR",
+} as const;
+
+/** One failed check of a 422 `VALIDATION_FAILED` answer. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface RequestErrorOptions extends TroupeErrorOptions {
+  /** The HTTP status of the answer the error came with. */
+  readonly status?: number;
+  /** The request's id (`x-request-id`), when the server assigned one. */
+  readonly requestId?: string;
+  /** What failed validation (422). */
+  readonly issues?: readonly ValidationIssue[];
+  /** The error's class name on the server (`WorkerCallError`, …). */
+  readonly remoteName?: string;
+}
+
+/** Base class of every error about a request: the server's answer or the connection to it. */
+export class RequestError extends TroupeError {
+  override name = "RequestError";
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly issues: readonly ValidationIssue[] | undefined;
+  readonly remoteName: string | undefined;
+
+  constructor(code: string, message: string, options: RequestErrorOptions = {}) {
+    super(code, message, options);
+    this.status = options.status;
+    this.requestId = options.requestId;
+    this.issues = options.issues;
+    this.remoteName = options.remoteName;
+  }
+}
+
+/** The server answered with a non-2xx status; `code` is the body's `error.code`. */
+export class HttpError extends RequestError {
+  override name = "HttpError";
+}
+
+/** A fatal `error` event: the request failed on the server; `code` is the server's. */
+export class RequestFailedError extends RequestError {
+  override name = "RequestFailedError";
+}
+
+/** The server can no longer replay the events the client missed, so the stream cannot resume. */
+export class ReplayUnavailableError extends RequestFailedError {
+  override name = "ReplayUnavailableError";
+}
+
+/**
+ * A non-fatal `error` event (`addStreamingError` on the server): the request goes on. Never
+ * thrown; `events()` yields it and the plain iteration hands it to the `onError` option.
+ */
+export class NonFatalStreamError extends RequestError {
+  override name = "NonFatalStreamError";
+}
+
+/** No byte arrived for the stream's `timeout` ms; the request is cancelled on the server. */
+export class IdleTimeoutError extends RequestError {
+  override name = "IdleTimeoutError";
+  constructor(message: string, options?: RequestErrorOptions) {
+    super(ClientErrorCode.STREAM_IDLE, message, options);
+  }
+}
+
+/** The server was unreachable, or the stream broke and could not be resumed. */
+export class ConnectionError extends RequestError {
+  override name = "ConnectionError";
+  constructor(message: string, options?: RequestErrorOptions) {
+    super(ClientErrorCode.CONNECTION_FAILED, message, options);
+  }
+}
+
+/** The server's answer does not follow the protocol. */
+export class UnexpectedResponseError extends RequestError {
+  override name = "UnexpectedResponseError";
+  constructor(message: string, options?: RequestErrorOptions) {
+    super(ClientErrorCode.PROTOCOL_ERROR, message, options);
+  }
+}

@@ -1,0 +1,19 @@
+export { isAbortError, TroupeError } from "../errors.ts";
+export type { ClientEvent, Dialect } from "./client-event.ts";
+export { ClientStream } from "./client-stream.ts";
+export {
+  ClientErrorCode,
+  ConnectionError,
+  HttpError,
+  IdleTimeoutError,
+  NonFatalStreamError,
+  ReplayUnavailableError,
+  RequestError,
+  type RequestErrorOptions,
+  RequestFailedError,
+  UnexpectedResponseError,
+  type ValidationIssue,
+} from "./errors.ts";
+export type { ReconnectOptions, RequestOptions, RunOptions, StreamOptions } from "./options.ts";
+export { run } from "./run.ts";
+export { stream } from "./stream.ts";

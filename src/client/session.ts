@@ -1,0 +1,435 @@
+import type { EventSourceMessage } from "eventsource-parser";
+import { abortReason } from "../errors.ts";
+import type { ClientEvent, Dialect } from "./client-event.ts";
+import type { Clock } from "./clock.ts";
+import {
+  ClientErrorCode,
+  ConnectionError,
+  HttpError,
+  IdleTimeoutError,
+  NonFatalStreamError,
+  ReplayUnavailableError,
+  RequestError,
+  type RequestErrorOptions,
+  RequestFailedError,
+  UnexpectedResponseError,
+} from "./errors.ts";
+import { describe, httpError, responseRequestId, send } from "./http.ts";
+import type { ResolvedReconnect, ResolvedRequest } from "./options.ts";
+import { readMessages } from "./read-messages.ts";
+import {
+  LAST_EVENT_ID_HEADER,
+  PROTOCOL_HEADER,
+  PROTOCOL_VERSION,
+  REQUEST_ID_HEADER,
+  requestUrl,
+  resumeUrl,
+  SSE_CONTENT_TYPE,
+  WireEvent,
+} from "./wire.ts";
+
+export interface SessionConfig {
+  /** The streaming endpoint's full URL. */
+  readonly endpoint: string;
+  readonly request: ResolvedRequest;
+  /** ms without a byte before STREAM_IDLE. */
+  readonly timeout: number | undefined;
+  readonly reconnect: ResolvedReconnect | false;
+  readonly signal: AbortSignal | undefined;
+  readonly clock: Clock;
+  /** An answer to the POST that is already there (`run()` got an event stream): read it instead. */
+  readonly response?: Response;
+}
+
+const ID = /^\d+$/;
+
+/**
+ * One streamed request across its connections: it POSTs, reads the events, resumes a dropped
+ * dialect-2 connection from the last id it received, and tells the server to cancel when the
+ * client gives up. `events()` is pulled by one consumer; nothing is read ahead of it.
+ */
+export class Session<Result = unknown, Output = unknown> {
+  requestId: string | undefined;
+  dialect: Dialect | undefined;
+  /**
+   * Sent as `x-request-id`: a server that honours it can be told to cancel even when the client
+   * gives up before the answer's headers (and so the server's id) arrive.
+   */
+  private readonly proposedId = globalThis.crypto?.randomUUID?.();
+  private posted = false;
+  private lastId = 0;
+  private retry: number | undefined;
+  private startedSeen = false;
+  private lastData: { readonly value: unknown } | undefined;
+  private failures = 0;
+  /** The server said how the request ended: nothing to cancel there. */
+  private settled = false;
+  private stopped: Error | undefined;
+  private readonly controller = new AbortController();
+  private idleTimer: unknown;
+
+  constructor(private readonly config: SessionConfig) {}
+
+  /** Stops for good: whatever waits rejects with `reason`, and the server is told to cancel. */
+  stop(reason: Error): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = reason;
+    this.disarm();
+    this.controller.abort(reason);
+    if (!this.settled) this.cancelRemote();
+  }
+
+  /** The request's events in order, each exactly once; ends after `done`, throws on failure. */
+  async *events(): AsyncGenerator<ClientEvent<Result, Output>, void> {
+    const { signal } = this.config;
+    signal?.throwIfAborted();
+    const onAbort = (): void => this.stop(abortReason(signal as AbortSignal));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      yield* this.connectAndRead();
+    } catch (error) {
+      throw this.stopped ?? error;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.disarm();
+      // Left early, or failed on the client's side: the server need not go on.
+      if (!this.settled) {
+        this.stop(new DOMException("The consumer stopped reading the stream", "AbortError"));
+      }
+    }
+  }
+
+  private async *connectAndRead(): AsyncGenerator<ClientEvent<Result, Output>, void> {
+    let response =
+      this.config.response ??
+      (await this.open("POST", this.config.endpoint, {}, this.config.request.body));
+    this.requestId ??= responseRequestId(response);
+    if (!isEventStream(response)) {
+      yield await this.jsonAnswer(response);
+      return;
+    }
+    for (;;) {
+      let drop: unknown;
+      try {
+        for await (const message of readMessages(response.body as ReadableStream<Uint8Array>, {
+          onWait: () => this.arm(),
+          onBytes: () => this.disarm(),
+          onRetry: (ms) => {
+            this.dialect = "troupe";
+            this.retry = ms;
+          },
+        })) {
+          const event = this.decode(message);
+          if (event === undefined) continue;
+          this.failures = 0;
+          yield event;
+          if (event.type === "done") return;
+        }
+      } catch (error) {
+        if (this.stopped !== undefined || error instanceof RequestError) throw error;
+        drop = error;
+      }
+      if (this.dialect === "fal" || (this.dialect === undefined && this.requestId === undefined)) {
+        yield this.falEnd(drop);
+        return;
+      }
+      response = await this.resume(drop);
+    }
+  }
+
+  /** Connects; a non-2xx answer or something other than an event stream or JSON is an error. */
+  private async open(
+    method: "POST" | "GET",
+    url: string,
+    headers: Record<string, string>,
+    body?: string,
+  ): Promise<Response> {
+    const { request } = this.config;
+    this.arm();
+    if (method === "POST") this.posted = true;
+    let response: Response;
+    try {
+      response = await send(
+        request.fetch,
+        url,
+        {
+          method,
+          headers: {
+            ...request.headers,
+            accept: SSE_CONTENT_TYPE,
+            [PROTOCOL_HEADER]: PROTOCOL_VERSION,
+            ...(body === undefined ? {} : { "content-type": "application/json" }),
+            ...(method === "POST" && this.proposedId !== undefined
+              ? { [REQUEST_ID_HEADER]: this.proposedId }
+              : {}),
+            ...headers,
+          },
+          ...(body === undefined ? {} : { body }),
+          signal: this.controller.signal,
+        },
+        this.requestId,
+      );
+    } finally {
+      this.disarm();
+    }
+    if (!response.ok) {
+      if (method === "POST") this.settled = true;
+      throw await httpError(response, this.requestId ?? responseRequestId(response));
+    }
+    if (response.body === null) {
+      throw new UnexpectedResponseError(`${method} ${url} answered without a body`, this.facts());
+    }
+    return response;
+  }
+
+  /** A JSON answer to the POST (a non-streaming endpoint) is the final result of no events. */
+  private async jsonAnswer(response: Response): Promise<ClientEvent<Result, Output>> {
+    const type = response.headers.get("content-type") ?? "none";
+    if (!/^application\/([\w.+-]+\+)?json\b/.test(type)) {
+      throw new UnexpectedResponseError(
+        `Expected an event stream (${SSE_CONTENT_TYPE}), got content type ${type}`,
+        this.facts({ status: response.status }),
+      );
+    }
+    const text = await response.text();
+    const data = this.parse(text);
+    this.settled = true;
+    return { type: "done", data: data as Output, id: undefined };
+  }
+
+  /** The end of a fal-dialect stream: its last `data:` event was the final result. */
+  private falEnd(drop: unknown): ClientEvent<Result, Output> {
+    if (drop !== undefined) {
+      throw new ConnectionError(
+        `The connection dropped before the stream ended: ${describe(drop)}`,
+        this.facts({ cause: drop }),
+      );
+    }
+    if (this.lastData === undefined) {
+      throw new UnexpectedResponseError("The stream ended without a result", this.facts());
+    }
+    this.settled = true;
+    return { type: "done", data: this.lastData.value as Output, id: undefined };
+  }
+
+  /** Reconnects after a drop, waiting `retry` ms before each attempt, up to `attempts` in a row. */
+  private async resume(drop: unknown): Promise<Response> {
+    const { reconnect } = this.config;
+    const requestId = this.requestId;
+    if (reconnect === false || requestId === undefined) {
+      const why = reconnect === false ? "reconnect is off" : "the server sent no request id";
+      throw new ConnectionError(
+        `The connection dropped before the request ended (${why})${drop === undefined ? "" : `: ${describe(drop)}`}`,
+        this.facts({ cause: drop }),
+      );
+    }
+    let cause = drop;
+    for (;;) {
+      if (this.failures >= reconnect.attempts) {
+        throw new ConnectionError(
+          `The connection dropped and ${reconnect.attempts} attempts to resume it failed${cause === undefined ? "" : `: ${describe(cause)}`}`,
+          this.facts({ cause }),
+        );
+      }
+      this.failures += 1;
+      await this.wait(this.retry ?? reconnect.delay);
+      try {
+        const response = await this.open("GET", resumeUrl(this.config.endpoint, requestId), {
+          [LAST_EVENT_ID_HEADER]: String(this.lastId),
+        });
+        if (!isEventStream(response)) {
+          throw new UnexpectedResponseError(
+            `Expected the resumed stream to be an event stream, got content type ${response.headers.get("content-type")}`,
+            this.facts({ status: response.status }),
+          );
+        }
+        return response;
+      } catch (error) {
+        if (this.stopped !== undefined) throw this.stopped;
+        const retryable =
+          error instanceof ConnectionError ||
+          (error instanceof HttpError && (error.status ?? 0) >= 500);
+        if (!retryable) throw error;
+        cause = error;
+      }
+    }
+  }
+
+  /** One SSE message as a client event; `undefined` for one to skip (a replayed duplicate). */
+  private decode(message: EventSourceMessage): ClientEvent<Result, Output> | undefined {
+    const name = message.event === "message" ? undefined : message.event;
+    // Dialect 2 names its events and numbers them; fal's are unnamed, bar its one fatal error.
+    if ((name !== undefined && name !== WireEvent.error) || message.id !== undefined) {
+      if (this.dialect === "fal") {
+        throw new UnexpectedResponseError(
+          `A fal-dialect stream went on with a ${name ?? "data"} event with id ${message.id}`,
+          this.facts(),
+        );
+      }
+      this.dialect = "troupe";
+    } else if (name === undefined) {
+      this.dialect ??= "fal";
+    }
+    let id: number | undefined;
+    if (message.id !== undefined) {
+      if (!ID.test(message.id)) {
+        throw new UnexpectedResponseError(
+          `Expected an event id to be a decimal sequence number, got ${JSON.stringify(message.id)}`,
+          this.facts(),
+        );
+      }
+      id = Number(message.id);
+      if (id <= this.lastId) return undefined;
+      if (id !== this.lastId + 1) {
+        throw new UnexpectedResponseError(
+          `Event ${id} arrived after event ${this.lastId}: events in between were lost`,
+          this.facts(),
+        );
+      }
+      this.lastId = id;
+    }
+    switch (name) {
+      case undefined: {
+        if (this.dialect === "troupe") {
+          throw new UnexpectedResponseError(
+            "A troupe-dialect stream sent an unnamed event",
+            this.facts(),
+          );
+        }
+        const data = this.parse(message.data);
+        this.lastData = { value: data };
+        return { type: "result", data: data as Result, id: undefined };
+      }
+      case WireEvent.queued: {
+        const position = (this.parse(message.data) as { position?: unknown } | null)?.position;
+        if (typeof position !== "number") {
+          throw new UnexpectedResponseError(
+            `Expected a queued event to carry a numeric position, got ${message.data}`,
+            this.facts(),
+          );
+        }
+        return { type: "queued", position };
+      }
+      case WireEvent.started:
+        if (this.startedSeen) return undefined;
+        this.startedSeen = true;
+        return { type: "started" };
+      case WireEvent.result:
+        return { type: "result", data: this.parse(message.data) as Result, id };
+      case WireEvent.done:
+        this.settled = true;
+        return { type: "done", data: this.parse(message.data) as Output, id };
+      case WireEvent.error:
+        return this.errorEvent(message.data, id);
+      default:
+        // An event this client does not know: skipped, as SSE readers do (its id still counts).
+        return undefined;
+    }
+  }
+
+  private errorEvent(data: string, id: number | undefined): ClientEvent<Result, Output> {
+    const body = this.parse(data) as { error?: unknown; fatal?: unknown } | null;
+    const error = (body?.error ?? {}) as Record<string, unknown>;
+    const code = typeof error.code === "string" ? error.code : "REQUEST_FAILED";
+    const message = typeof error.message === "string" ? error.message : "The request failed";
+    const options: RequestErrorOptions = {
+      status: 200,
+      ...this.facts(),
+      ...(typeof error.requestId === "string" ? { requestId: error.requestId } : {}),
+      ...(typeof error.rank === "number" ? { rank: error.rank } : {}),
+      ...(typeof error.name === "string" ? { remoteName: error.name } : {}),
+      ...(isRecord(error.details) ? { details: error.details } : {}),
+    };
+    if (body?.fatal === false) {
+      return {
+        type: "error",
+        error: new NonFatalStreamError(code, message, options),
+        fatal: false,
+        id,
+      };
+    }
+    if (code === ClientErrorCode.REPLAY_UNAVAILABLE) {
+      // The request may still run on the server; it is cancelled since no one can follow it.
+      throw new ReplayUnavailableError(code, message, options);
+    }
+    this.settled = true;
+    throw new RequestFailedError(code, message, options);
+  }
+
+  private parse(text: string): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new UnexpectedResponseError(
+        `Expected JSON, got ${JSON.stringify(text.slice(0, 100))}`,
+        this.facts({ cause: error }),
+      );
+    }
+  }
+
+  private facts(extra: RequestErrorOptions = {}): RequestErrorOptions {
+    return { ...(this.requestId === undefined ? {} : { requestId: this.requestId }), ...extra };
+  }
+
+  /** Best effort: the request ends on the server at once instead of after its resume window. */
+  private cancelRemote(): void {
+    const requestId = this.requestId ?? (this.posted ? this.proposedId : undefined);
+    if (requestId === undefined) return;
+    const { request } = this.config;
+    const url = requestUrl(request.base, requestId);
+    Promise.resolve()
+      .then(() =>
+        request.fetch(url, {
+          method: "DELETE",
+          headers: { ...request.headers, [PROTOCOL_HEADER]: PROTOCOL_VERSION },
+        }),
+      )
+      .then((response) => response.body?.cancel())
+      .catch(() => {});
+  }
+
+  private arm(): void {
+    const { timeout, clock } = this.config;
+    if (timeout === undefined || this.stopped !== undefined) return;
+    this.disarm();
+    this.idleTimer = clock.setTimeout(() => {
+      this.idleTimer = undefined;
+      this.stop(new IdleTimeoutError(`No data arrived for ${timeout} ms`, this.facts()));
+    }, timeout);
+  }
+
+  private disarm(): void {
+    if (this.idleTimer === undefined) return;
+    this.config.clock.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** Resolves after `ms`; rejects with the stop reason if the session stops first. */
+  private wait(ms: number): Promise<void> {
+    const { signal } = this.controller;
+    const { clock } = this.config;
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const onAbort = (): void => {
+        clock.clearTimeout(handle);
+        reject(signal.reason);
+      };
+      const handle = clock.setTimeout(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+function isEventStream(response: Response): boolean {
+  return (response.headers.get("content-type") ?? "").startsWith(SSE_CONTENT_TYPE);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
