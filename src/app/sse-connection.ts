@@ -12,6 +12,9 @@ export const realTimers: HeartbeatTimers = {
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
 };
 
+/** How long an ended response waits for the client to close before the socket is destroyed. */
+const END_GRACE_MS = 5000;
+
 /** Chunks queued before a flush is forced even though the microtask queue has not settled. */
 const MAX_PENDING_BYTES = 64 * 1024;
 
@@ -96,6 +99,8 @@ export class SseConnection {
     this.flush();
     this.stopHeartbeat();
     this.socket.end();
+    // A client that never closes its side must not hold the server's close() forever.
+    setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
     this.closedController.abort();
     this.releaseDrainWaiters();
   }
