@@ -12,7 +12,8 @@ export async function loadCompiledApp(): Promise<typeof AppApi> {
   return (await import(new URL("../dist/app/index.js", import.meta.url).href)) as typeof AppApi;
 }
 
-export async function benchApp(api: Api, app: typeof AppApi) {
+/** The app class; `streamAllRanks` makes its runner forward every rank's results. */
+export async function benchApp(api: Api, app: typeof AppApi, streamAllRanks = false) {
   const { z } = await import("zod");
   const Input = z.looseObject({ op: z.string() });
   class BenchApp extends app.App {
@@ -23,6 +24,7 @@ export async function benchApp(api: Api, app: typeof AppApi) {
         worker: new URL("../build/bench/stream.js", import.meta.url),
         worldSize: 2,
         gpus: [],
+        streamAllRanks,
         logger: { debug() {}, info() {}, warn() {}, error() {} },
       });
       await this.runner.start();

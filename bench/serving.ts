@@ -10,6 +10,7 @@ import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { createRequire } from "node:module";
+import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { createParser } from "eventsource-parser";
 import type * as AppApi from "../src/app/index.ts";
@@ -20,7 +21,13 @@ import { benchApp, loadCompiledApp } from "./serving-app.ts";
 import { formatMs, formatRate, summarize } from "./stats.ts";
 import type { Row } from "./targets.ts";
 
-const TARGET = { latencyP50Ms: 1, latencyP99Ms: 3, perSecond: 100_000, rssMiB: 200 } as const;
+const TARGET = {
+  latencyP50Ms: 1,
+  latencyP99Ms: 3,
+  perSecond: 100_000,
+  rssMiB: 200,
+  cancelMs: 100,
+} as const;
 const PEER_LATENCY = "52.8 ms p50, 101 ms p99";
 
 const wallClock = (): number => performance.timeOrigin + performance.now();
@@ -40,6 +47,13 @@ export async function benchServing(): Promise<Row[]> {
     const bench = server.app as InstanceType<typeof BenchApp>;
     const latency = await benchLatency(server, bench, 500, 5);
     const throughput = await benchThroughput(server, 100_000);
+    const cancel = await benchDisconnect(
+      await app.serve(await benchApp(api, app, true), {
+        port: 0,
+        logger: pino({ level: "silent" }),
+      }),
+      50,
+    );
     return [
       {
         figure: `SSE event latency, worker emit → client parse (${latency.n} events 5 ms apart)`,
@@ -56,6 +70,12 @@ export async function benchServing(): Promise<Row[]> {
           throughput.perSecond >= TARGET.perSecond &&
           throughput.lost === 0 &&
           throughput.outOfOrder === 0,
+      },
+      {
+        figure: `client disconnect → ctx.signal fired on every rank (${cancel.n} fal-dialect streams)`,
+        troupe: `${formatMs(cancel.p50)} p50, ${formatMs(cancel.max)} max`,
+        target: `≤ ${TARGET.cancelMs} ms`,
+        pass: cancel.max <= TARGET.cancelMs,
       },
       {
         figure: `server RSS with ${connections.open} open SSE connections of queued requests, heartbeats every 500 ms`,
@@ -139,6 +159,43 @@ async function benchThroughput(server: AppApi.ServerHandle, count: number) {
     }
   }
   return best;
+}
+
+/**
+ * From a fal-dialect client closing its connection mid-stream until `ctx.signal` fired on the
+ * last rank (the ranks stamp it; their wall clocks are this machine's).
+ */
+async function benchDisconnect(server: AppApi.ServerHandle, cancels: number) {
+  try {
+    const runner = (server.app as unknown as { runner: InstanceType<Api["DistributedRunner"]> })
+      .runner;
+    const samples: number[] = [];
+    for (let run = 0; run < cancels; run++) {
+      const socket = connect(server.port, "127.0.0.1");
+      const body = JSON.stringify({ op: "hold" });
+      socket.write(
+        `POST /stream HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      );
+      await new Promise<void>((resolve) => {
+        let text = "";
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+          if ((text.match(/"ready"/g) ?? []).length === 2) resolve();
+        });
+      });
+      const closedAt = wallClock();
+      socket.destroy();
+      let latest = Number.NEGATIVE_INFINITY;
+      for await (const item of runner.stream({ op: "lastAbort" })) {
+        const result = (item as { result?: { abortedAt?: number } } | null)?.result;
+        if (result?.abortedAt !== undefined) latest = Math.max(latest, result.abortedAt - closedAt);
+      }
+      samples.push(latest);
+    }
+    return summarize(samples);
+  } finally {
+    await server.close();
+  }
 }
 
 /**

@@ -355,7 +355,16 @@ async function listen(
     for (const controller of inflight.values()) controller.abort(error);
     await stopped;
     registry.clearTimers();
-    await app.teardown();
+    try {
+      await app.teardown();
+    } finally {
+      // An overridden teardown() that forgets its runners must not leave ranks behind.
+      await Promise.all(
+        runners()
+          .filter(({ runner }) => runner.state !== "stopped")
+          .map(({ runner }) => runner.stop()),
+      );
+    }
   };
   const close = (): Promise<void> => {
     closing ??= shutdown().finally(() => {

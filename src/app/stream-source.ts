@@ -102,12 +102,20 @@ function runnerEvents(stream: RunnerStream, requestId: string): Source {
 
 function iterableSource(body: AsyncIterable<unknown>, dialect: 1 | 2, requestId: string): Source {
   const iterator = body[Symbol.asyncIterator]();
+  // A RunnerStream's return() settles a pending next() itself; any other iterable's pending next()
+  // is abandoned on cancel (an async generator would run its return() only after it yields).
+  const settlesOnReturn = body instanceof RunnerStream;
+  let cancelReason: Error | undefined;
+  let rejectPending: ((reason: Error) => void) | undefined;
+  const pull = (): Promise<IteratorResult<unknown>> => {
+    if (cancelReason !== undefined) return Promise.reject(cancelReason);
+    if (settlesOnReturn) return iterator.next();
+    return new Promise((resolve, reject) => {
+      rejectPending = reject;
+      iterator.next().then(resolve, reject);
+    });
+  };
   const queue: SourceItem[] = [];
-  let cancelled: ((reason: Error) => void) | undefined;
-  const cancellation = new Promise<never>((_, reject) => {
-    cancelled = reject;
-  });
-  cancellation.catch(() => {});
   let finished = false;
   const decoder = new TextDecoder();
   // Dialect 2 re-frames SSE text as `result` events; the parser copes with events split across chunks.
@@ -134,7 +142,7 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: 1 | 2, requestId:
         if (finished) return { done: true, value: undefined };
         let r: IteratorResult<unknown>;
         try {
-          r = await Promise.race([iterator.next(), cancellation]);
+          r = await pull();
         } catch (error) {
           return fatal(error);
         }
@@ -168,7 +176,8 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: 1 | 2, requestId:
       }
     },
     cancel(reason) {
-      cancelled?.(reason);
+      cancelReason ??= reason;
+      rejectPending?.(reason);
       void Promise.resolve(iterator.return?.()).catch(() => {});
     },
   };

@@ -168,6 +168,16 @@ describe("an app's life", () => {
     await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 
+  it("stops the app's runners on close even when its teardown() forgets to", async () => {
+    class Forgetful extends SeedApp {
+      override async teardown() {}
+    }
+    const server = await serveForTest(Forgetful);
+    const app = server.app as Forgetful;
+    await server.close();
+    expect(app.runner.state).toBe("stopped");
+  });
+
   it("rejects serve() with setup()'s error and runs teardown()", async () => {
     let tornDown = false;
     class Broken extends App {
