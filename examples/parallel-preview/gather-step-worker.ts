@@ -1,0 +1,84 @@
+import { type CallContext, DistributedWorker, Image } from "../../src/index.ts";
+
+export interface GatherStepInput {
+  readonly op: "steps" | "clock";
+  /** Preview steps to run. */
+  readonly steps?: number;
+  /** Side of the 3 × size × size float32 tensor each rank gathers. @default 256 */
+  readonly size?: number;
+  /** Pause between steps, standing in for the rendering between previews, in ms. @default 20 */
+  readonly pauseMs?: number;
+}
+
+/** What rank 0 streams per step; `started` is its wall clock when the step's gather began. */
+export interface GatherStepResult {
+  readonly step: number;
+  readonly started: number;
+  readonly preview: Image;
+}
+
+/** Wall-clock ms with sub-ms precision, comparable across processes on one host. */
+export const wallClock = (): number => performance.timeOrigin + performance.now();
+
+/**
+ * The preview step of the example on its own, for the benchmark: every rank gathers a
+ * 3 × 256 × 256 float32 tensor (channels first, values in [0, 1], as a model's decoded image) to
+ * rank 0, which averages them into 8-bit RGB and streams it as a preview (the rank encodes it as
+ * a JPEG at quality 60); then all ranks meet at a barrier. Returns rank 0's time per step, gather
+ * to barrier, in ms.
+ */
+export default class GatherStepWorker extends DistributedWorker<
+  GatherStepInput,
+  number | readonly number[],
+  undefined,
+  GatherStepResult
+> {
+  override async call(input: GatherStepInput, ctx: CallContext) {
+    if (input.op === "clock") return wallClock();
+    const { steps = 10, size = 256, pauseMs = 20 } = input;
+    const plane = size * size;
+    const tensor = new Float32Array(3 * plane);
+    const out =
+      this.rank === 0
+        ? Array.from({ length: this.worldSize }, () => new Float32Array(3 * plane))
+        : undefined;
+    const stepMs: number[] = [];
+    for (let step = 0; step < steps; step++) {
+      ctx.signal.throwIfAborted();
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      for (let i = 0; i < tensor.length; i++) {
+        tensor[i] = ((i * 7 + step * 13 + this.rank * 29) % 256) / 255;
+      }
+      const started = wallClock();
+      const parts = await this.dist.gather(tensor, { dst: 0, out });
+      if (parts !== undefined) {
+        const pixels = average(parts, plane);
+        await this.addStreamingResult(
+          {
+            step,
+            started,
+            preview: Image.fromPixels(pixels, { width: size, height: size, channels: 3 }),
+          },
+          { latestWins: "preview" },
+        );
+      }
+      await this.dist.barrier();
+      stepMs.push(wallClock() - started);
+    }
+    return stepMs;
+  }
+}
+
+/** The mean of channels-first float tensors in [0, 1], as interleaved 8-bit RGB. */
+function average(parts: readonly Float32Array[], plane: number): Uint8Array {
+  const pixels = new Uint8Array(3 * plane);
+  const scale = 255 / parts.length;
+  for (let c = 0; c < 3; c++) {
+    for (let p = 0; p < plane; p++) {
+      let sum = 0;
+      for (const part of parts) sum += part[c * plane + p] as number;
+      pixels[p * 3 + c] = Math.round(sum * scale);
+    }
+  }
+  return pixels;
+}
