@@ -1,5 +1,8 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DistributedRunner, Tensor } from "../../src/index.ts";
+import { serve } from "../../src/app/index.ts";
+import { DistributedRunner, decodeNpy, Tensor } from "../../src/index.ts";
+import DdpTrainingApp, { TrainRequest } from "./app.ts";
 import { twoSpirals } from "./dataset.ts";
 import { Mlp, unflatten } from "./mlp.ts";
 import { singleProcess, type TrainOutcome, type TrainReport, train, trainConfig } from "./train.ts";
@@ -106,6 +109,52 @@ describe.each([1, 2, 3])("data-parallel training on %i rank(s)", (worldSize) => 
       const want = referenceReports[i] as TrainReport;
       expect(report.accuracy).toBe(want.accuracy);
       expect(report.loss).toBeCloseTo(want.loss, 9);
+    }
+  });
+});
+
+describe("the app's /train endpoint", () => {
+  class CpuApp extends DdpTrainingApp {
+    override gpus = [];
+  }
+
+  it("streams fal's `data:` events, a report every 10 steps, then the accuracy and the weights as .npy", async () => {
+    await using server = await serve(CpuApp, { port: 0, logger: pino({ level: "silent" }) });
+    const request = { steps: 100, pauseMs: 0 };
+    const response = await fetch(`${server.url}/train`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    const body = await response.text();
+    expect(body).toMatch(/^(data: [^\n]+\n\n)+$/);
+    const events = body
+      .split("\n\n")
+      .filter((e) => e !== "")
+      .map((e) => JSON.parse(e.slice("data: ".length)));
+    const final = events.pop();
+    expect(events.map((e) => e.step)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+
+    const reference = await train(trainConfig(TrainRequest.parse(request)), singleProcess);
+    expect(final.worldSize).toBe(2);
+    expect(final.replicaDrift).toBe(0);
+    expect(final.accuracy).toBe(reference.final.accuracy);
+    const { w1 } = unflatten(16, reference.params);
+    expect(final.weights.w1).toMatchObject({
+      content_type: "application/x-npy",
+      shape: [16, 2],
+      dtype: "float64",
+    });
+    // A plain Uint8Array: decodeNpy's `bytes.slice()` does not copy a Node Buffer (pooled).
+    const npy = decodeNpy(
+      new Uint8Array(Buffer.from(final.weights.w1.url.split(",")[1], "base64")),
+    );
+    expect(npy.shape).toEqual([16, 2]);
+    const got = npy.data as Float64Array;
+    for (let i = 0; i < w1.length; i++) {
+      expect(Math.abs((got[i] as number) - (w1[i] as number))).toBeLessThan(1e-9);
     }
   });
 });

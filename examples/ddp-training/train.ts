@@ -20,6 +20,8 @@ export interface TrainInput {
   readonly perClass?: number;
   /** Stream a report every this many steps (and after the last). @default 10 */
   readonly reportEvery?: number;
+  /** Milliseconds to pause after each step, so that a person can watch it learn. @default 0 */
+  readonly pauseMs?: number;
 }
 
 export type TrainConfig = Required<TrainInput>;
@@ -34,6 +36,7 @@ export function trainConfig(input: TrainInput = {}): TrainConfig {
     hidden: input.hidden ?? 16,
     perClass: input.perClass ?? 128,
     reportEvery: input.reportEvery ?? 10,
+    pauseMs: input.pauseMs ?? 0,
   };
 }
 
@@ -126,6 +129,7 @@ export async function train(
         progress: step / config.steps,
       });
     }
+    if (config.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, config.pauseMs));
   }
   const final = await evaluate(mlp, params, data, collective);
   return { params, initial, final };
