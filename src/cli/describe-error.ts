@@ -1,0 +1,27 @@
+import { RequestError } from "../client/index.ts";
+import { TroupeError } from "../errors.ts";
+
+/** One line for stderr: the message, then the facts (code, status, rank, request id). */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return oneLine(String(error));
+  let message = error.message;
+  const facts: string[] = [];
+  if (error instanceof TroupeError) facts.push(error.code);
+  if (error instanceof RequestError) {
+    // The server's message usually names the issues already.
+    const issues = error.issues ?? [];
+    if (issues.length > 0 && !issues.every((i) => message.includes(i.message))) {
+      message += ` [${issues.map((i) => `${i.path || "(input)"}: ${i.message}`).join("; ")}]`;
+    }
+    if (error.status !== undefined && error.status !== 200) facts.push(`status ${error.status}`);
+  }
+  if (error instanceof TroupeError && error.rank !== undefined) facts.push(`rank ${error.rank}`);
+  if (error instanceof RequestError && error.requestId !== undefined) {
+    facts.push(`request ${error.requestId}`);
+  }
+  return oneLine(facts.length === 0 ? message : `${message} (${facts.join(", ")})`);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
