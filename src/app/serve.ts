@@ -310,7 +310,7 @@ async function listen(
   }
 
   const sendPlayground = (reply: FastifyReply) =>
-    reply.type("text/html; charset=utf-8").send(playgroundHtml());
+    reply.type("text/html; charset=utf-8").send(playgroundHtml({ title }));
   if (!endpoints.some((e) => e.path === "/")) {
     server.get("/", async (_request, reply) => sendPlayground(reply));
   }
