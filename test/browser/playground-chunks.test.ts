@@ -4,7 +4,8 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { playgroundHtml } from "../../src/app/playground/index.ts";
 import { deferred } from "../../src/internal/deferred.ts";
-import { launchChromium, openPage } from "./chromium.ts";
+import { launchChromium } from "./chromium.ts";
+import { openPlayground, settled } from "./playground-page.ts";
 
 // A real troupe server writes each event whole, so it cannot show that the page copes with a
 // network that cuts events anywhere. This hand-written server does: it sends a dialect-2 stream in
@@ -70,13 +71,14 @@ describe("the playground page on a network that cuts events anywhere", () => {
 
   beforeAll(async () => {
     server = createServer(async (request, response) => {
-      if (request.method === "GET" && request.url === "/") {
+      const path = new URL(request.url ?? "/", "http://localhost").pathname;
+      if (request.method === "GET" && path === "/") {
         response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
         response.end(playgroundHtml({ title: "chunks" }));
-      } else if (request.method === "GET" && request.url === "/openapi.json") {
+      } else if (request.method === "GET" && path === "/openapi.json") {
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify(OPENAPI));
-      } else if (request.method === "POST" && request.url === "/chunks") {
+      } else if (request.method === "POST" && path === "/chunks") {
         let body = "";
         for await (const chunk of request) body += chunk;
         requests.push({ headers: request.headers, body });
@@ -103,8 +105,7 @@ describe("the playground page on a network that cuts events anywhere", () => {
   });
 
   it("shows every event once, in order, with its characters intact", async () => {
-    const { page, errors } = await openPage(browser);
-    await page.goto(`${url}/`);
+    const { page, errors } = await openPlayground(browser, url, "/chunks");
     await page.getByTestId("field-label").fill("cut");
     await page.getByTestId("run").click();
     const progress = page.getByTestId("progress");
@@ -115,7 +116,8 @@ describe("the playground page on a network that cuts events anywhere", () => {
     gates[1]?.resolve();
     await expectAttribute(page, "progress", "aria-valuenow", "50");
     gates[2]?.resolve();
-    await expectAttribute(page, "status", "data-status", "done");
+    const run = await settled(page);
+    expect(run.status, run.error).toBe("done");
 
     expect(requests).toHaveLength(1);
     expect(requests[0]?.headers["troupe-protocol"]).toBe("1");

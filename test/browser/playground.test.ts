@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerHandle, serve } from "../../src/app/index.ts";
 import { previewApp } from "../fixtures/browser/preview-app.ts";
 import { tempDir } from "../helpers.ts";
-import { launchChromium, openPage } from "./chromium.ts";
+import { launchChromium } from "./chromium.ts";
+import { openPlayground, settled } from "./playground-page.ts";
 import { untilFile } from "./until-file.ts";
 
 const SCREENSHOTS = new URL("../../test-results/browser/", import.meta.url);
@@ -33,16 +34,11 @@ describe("the playground served by a troupe app", () => {
     markers[Symbol.dispose]();
   });
 
-  /** The playground with `path` selected, once it has read the app's endpoints. */
-  async function open(path: string): Promise<{ page: Page; errors: string[] }> {
-    const opened = await openPage(browser);
-    await opened.page.goto(`${server.url}/?endpoint=${encodeURIComponent(path)}`);
-    await opened.page.locator("html[data-ready=true]").waitFor();
-    return opened;
-  }
-
-  const status = (page: Page, value: string) =>
-    page.locator(`[data-testid=status][data-status=${value}]`).waitFor();
+  const open = (path: string) => openPlayground(browser, server.url, path);
+  const expectEnd = async (page: Page, expected: string) => {
+    const run = await settled(page);
+    expect(run.status, run.error).toBe(expected);
+  };
 
   it("lists the endpoints and builds a form from each input schema", async () => {
     const { page, errors } = await open("/generate");
@@ -117,7 +113,7 @@ describe("the playground served by a troupe app", () => {
       });
     });
     await page.getByTestId("run").click();
-    await status(page, "done");
+    await expectEnd(page, "done");
 
     const seen = await page.evaluate(() => {
       const { before } = window as unknown as {
@@ -180,7 +176,7 @@ describe("the playground served by a troupe app", () => {
     const { page, errors } = await open("/render");
     await page.getByTestId("field-size").fill("12");
     await page.getByTestId("run").click();
-    await status(page, "done");
+    await expectEnd(page, "done");
     const image = page.getByTestId("result").getByTestId("result-image");
     expect(await image.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
     expect(await image.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(12);
@@ -193,7 +189,7 @@ describe("the playground served by a troupe app", () => {
     const { page, errors } = await open("/countdown");
     await page.getByTestId("field-from").fill("4");
     await page.getByTestId("run").click();
-    await status(page, "done");
+    await expectEnd(page, "done");
     const result = page.getByTestId("result");
     expect(await result.locator("pre").textContent()).toBe('{\n  "output": "liftoff"\n}');
     expect(await result.locator("[data-field=note]").textContent()).toMatch(/last result/);
@@ -212,7 +208,7 @@ describe("the playground served by a troupe app", () => {
     const requestId = (await page.getByTestId("request-id").textContent()) ?? "";
     expect(requestId).toMatch(/\S/);
     await page.getByTestId("cancel").click();
-    await status(page, "cancelled");
+    await expectEnd(page, "cancelled");
     await Promise.all(
       [0, 1].map((rank) =>
         untilFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
@@ -243,7 +239,7 @@ describe("the playground served by a troupe app", () => {
     expect(await page.getByTestId("status").textContent()).toBe("queued");
     const cancelled = await fetch(`${server.url}/requests/${blockerId}`, { method: "DELETE" });
     expect(cancelled.status).toBe(204);
-    await status(page, "done");
+    await expectEnd(page, "done");
     expect(await page.getByTestId("queue").isHidden()).toBe(true);
     await reader?.cancel();
     expect(errors).toEqual([]);
@@ -255,7 +251,7 @@ describe("the playground served by a troupe app", () => {
     await page.getByTestId("field-prompt").fill("doomed");
     await page.getByTestId("field-failAt").fill("1");
     await page.getByTestId("run").click();
-    await status(page, "failed");
+    await expectEnd(page, "failed");
     const error = page.getByTestId("error");
     const requestId = await page.getByTestId("request-id").textContent();
     expect(await error.locator("[data-field=code]").textContent()).toBe("CALL_FAILED");
@@ -273,7 +269,7 @@ describe("the playground served by a troupe app", () => {
     await page.getByTestId("field-prompt").fill("too many");
     await page.getByTestId("field-steps").fill("500");
     await page.getByTestId("run").click();
-    await status(page, "failed");
+    await expectEnd(page, "failed");
     const error = page.getByTestId("error");
     expect(await error.locator("[data-field=status]").textContent()).toMatch(/^422\b/);
     expect(await error.locator("[data-field=code]").textContent()).toBe("VALIDATION_FAILED");

@@ -3,8 +3,10 @@
  * `/openapi.json`, build the selected one's form, run it, and show what comes back. Streaming
  * endpoints are read with `fetch` in troupe's dialect (`troupe-protocol: 1`): queue position,
  * ids, and a final `done` or fatal `error` event, so a stream that just stops is told apart from
- * one that finished. Cancel aborts the fetch and sends `DELETE /requests/<id>`, which cancels the
- * request on every rank (a dropped dialect-1 connection would keep it alive for resuming).
+ * one that finished, and a dropped connection is resumed after the last event id it read.
+ * Cancel aborts the fetch and sends `DELETE /requests/<id>`: in this dialect a connection that
+ * goes away leaves the request running for a while, waiting to be resumed, so only the DELETE
+ * cancels it on every rank at once.
  *
  * Uses `createSseParser`, `buildForm`, `findImages`, `progressOf`, `unwrapRank` and `displayJson`
  * from the sibling sources, which are concatenated into the same script.
@@ -12,6 +14,7 @@
 // biome-ignore lint/complexity/noUselessStringRaw: raw, so a backslash added later reaches the page as written
 export const MAIN_SOURCE = String.raw`
 var MAX_LOG_ENTRIES = 200;
+var MAX_RESUME_ATTEMPTS = 5;
 var $ = function (id) {
   return document.getElementById(id);
 };
@@ -270,23 +273,33 @@ async function runStreaming(endpoint, body, run) {
     showResult(plain ? JSON.parse(plain) : null);
     return setStatus("done");
   }
-  var finished = false;
-  var parser = createSseParser({
-    onEvent: function (event) {
-      if (!finished && onEvent(event, response, run)) finished = true;
-    },
-    onRetry: function (ms) {
-      log("retry", ms + " ms");
-    },
-  });
-  var reader = response.body.getReader();
-  for (;;) {
-    var chunk = await reader.read();
-    if (chunk.done) break;
-    parser.feed(chunk.value);
+  var stream = { finished: false, lastEventId: "", retry: 1000, received: 0 };
+  await readEvents(response, run, stream);
+  // A dropped connection (not a cancel) leaves the request running on the server for a while:
+  // reconnect and have it replay every event after the last one read (docs/protocol.md, Resume).
+  var attempts = 0;
+  while (!stream.finished && !run.cancelled && run.requestId && attempts < MAX_RESUME_ATTEMPTS) {
+    attempts++;
+    log("resume", "connection lost; reconnecting after event #" + (stream.lastEventId || "0"));
+    setStatus("reconnecting");
+    await pause(stream.retry, run.controller.signal);
+    if (run.cancelled) break;
+    var before = stream.received;
+    var again = await fetch("/requests/" + encodeURIComponent(run.requestId) + "/events", {
+      headers: {
+        accept: "text/event-stream",
+        "troupe-protocol": "1",
+        "last-event-id": stream.lastEventId || "0",
+      },
+      signal: run.controller.signal,
+    });
+    if (!again.ok) return showHttpError(again);
+    setStatus("running");
+    await readEvents(again, run, stream);
+    if (stream.received > before) attempts = 0;
   }
-  parser.end();
-  if (!finished) {
+  if (run.cancelled) throw new DOMException("Cancelled", "AbortError");
+  if (!stream.finished) {
     showError({
       status: response.status,
       code: "STREAM_ENDED",
@@ -295,6 +308,46 @@ async function runStreaming(endpoint, body, run) {
     });
     setStatus("failed");
   }
+}
+
+/** Reads one connection's events into the page; a network error ends it like the stream's end. */
+async function readEvents(response, run, stream) {
+  var parser = createSseParser({
+    onEvent: function (event) {
+      if (event.id !== undefined) stream.lastEventId = event.id;
+      stream.received++;
+      if (!stream.finished && onEvent(event, response, run)) stream.finished = true;
+    },
+    onRetry: function (ms) {
+      stream.retry = ms;
+      log("retry", ms + " ms");
+    },
+  });
+  var reader = response.body.getReader();
+  try {
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      parser.feed(chunk.value);
+    }
+  } catch (error) {
+    if (run.cancelled) throw error;
+    log("disconnected", String((error && error.message) || error));
+  } finally {
+    parser.end();
+  }
+}
+
+function pause(ms, signal) {
+  return new Promise(function (resolve) {
+    var timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
 }
 
 async function runOnce(endpoint, body, run) {
