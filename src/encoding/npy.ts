@@ -124,6 +124,7 @@ export function decodeNpy(bytes: Uint8Array): {
     );
   }
   // Copy into a fresh, aligned buffer: the view into `bytes` may not be aligned for the type.
-  const buffer = bytes.slice(offset, offset + count * size).buffer;
+  // (A Buffer's slice() is a view, not a copy: copy explicitly.)
+  const buffer = new Uint8Array(bytes.subarray(offset, offset + count * size)).buffer;
   return { data: new ctor(buffer, 0, count), shape, dtype };
 }

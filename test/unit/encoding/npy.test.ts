@@ -49,6 +49,12 @@ describe("the .npy encoding", () => {
     expect(decodeNpy(scalar)).toMatchObject({ shape: [], dtype: "int8" });
   });
 
+  it("decodes from a Node Buffer (whose slice() is a view into a shared pool)", () => {
+    const npy = encodeNpy(new Float64Array([1.5, -2.25]), [2], "float64");
+    const fromBase64 = Buffer.from(Buffer.from(npy).toString("base64"), "base64");
+    expect([...decodeNpy(fromBase64).data]).toEqual([1.5, -2.25]);
+  });
+
   it("rejects bytes that are not .npy, big-endian or Fortran-ordered data, and truncated data", () => {
     expect(() => decodeNpy(new Uint8Array([1, 2, 3]))).toThrow(/magic string/);
     const swap = (from: string, to: string) => {
