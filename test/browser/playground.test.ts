@@ -264,6 +264,36 @@ describe("the playground served by a troupe app", () => {
     await page.close();
   });
 
+  it("logs a non-fatal error from a rank and goes on to the result", async () => {
+    const { page, errors } = await open("/generate");
+    await page.getByTestId("field-prompt").fill("bumpy");
+    await page.getByTestId("field-warnAt").fill("1");
+    await page.getByTestId("run").click();
+    await expectEnd(page, "done");
+    const warnings = page.getByTestId("log").locator("li[data-event=warning]");
+    expect(await warnings.count()).toBe(1);
+    expect(await warnings.textContent()).toContain("step 1 preview failed");
+    expect(await page.getByTestId("log").locator("li[data-event=result]").count()).toBe(4);
+    expect(await page.getByTestId("error").isHidden()).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("keeps only the newest 200 events in its log", async () => {
+    const { page, errors } = await open("/countdown");
+    await page.getByTestId("field-from").fill("300");
+    await page.getByTestId("run").click();
+    await expectEnd(page, "done");
+    const entries = page.getByTestId("log").locator("li");
+    expect(await entries.count()).toBe(200);
+    expect(await entries.last().getAttribute("data-event")).toBe("done");
+    // Results #1-#300 count down from 300, #301 is {"output":…}, #302 is done: the newest 200
+    // entries start at #103, which counted 300 - 102 = 198.
+    expect(await entries.first().textContent()).toMatch(/^#103 result \{"left":198,/);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("shows the server's validation issues for input it refuses", async () => {
     const { page, errors } = await open("/generate");
     await page.getByTestId("field-prompt").fill("too many");
