@@ -1,9 +1,9 @@
 import { ClientErrorCode, ConnectionError, HttpError, type ValidationIssue } from "./errors.ts";
-import { REQUEST_ID_HEADER } from "./wire.ts";
+import { SseHeader } from "./wire.ts";
 
 /** The request id the server put on its answer, if any. */
 export function responseRequestId(response: Response): string | undefined {
-  return response.headers.get(REQUEST_ID_HEADER) ?? undefined;
+  return response.headers.get(SseHeader.requestId) ?? undefined;
 }
 
 /** `fetch`, with a failure to connect turned into CONNECTION_FAILED (an abort stays an abort). */

@@ -3,7 +3,7 @@ import { UnexpectedResponseError } from "./errors.ts";
 import { httpError, responseRequestId, send } from "./http.ts";
 import { type RunOptions, resolvePath, resolveRequest } from "./options.ts";
 import { createStream } from "./stream.ts";
-import { endpointUrl, PROTOCOL_HEADER, PROTOCOL_VERSION, SSE_CONTENT_TYPE } from "./wire.ts";
+import { endpointUrl, SSE_CONTENT_TYPE, SseHeader, TROUPE_PROTOCOL_VERSION } from "./wire.ts";
 
 /**
  * Calls an endpoint and resolves with its JSON result: POSTs `input` as JSON to `url` + `path`.
@@ -29,7 +29,7 @@ export async function run<Output = unknown, Input = unknown>(
         ...request.headers,
         accept: `application/json, ${SSE_CONTENT_TYPE}`,
         "content-type": "application/json",
-        [PROTOCOL_HEADER]: PROTOCOL_VERSION,
+        [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION,
       },
       body: request.body,
       ...(signal === undefined ? {} : { signal }),

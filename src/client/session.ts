@@ -3,7 +3,6 @@ import { abortReason } from "../errors.ts";
 import type { ClientEvent, Dialect } from "./client-event.ts";
 import type { Clock } from "./clock.ts";
 import {
-  ClientErrorCode,
   ConnectionError,
   HttpError,
   IdleTimeoutError,
@@ -18,13 +17,12 @@ import { describe, httpError, responseRequestId, send } from "./http.ts";
 import type { ResolvedReconnect, ResolvedRequest } from "./options.ts";
 import { readMessages } from "./read-messages.ts";
 import {
-  LAST_EVENT_ID_HEADER,
-  PROTOCOL_HEADER,
-  PROTOCOL_VERSION,
-  REQUEST_ID_HEADER,
   requestUrl,
   resumeUrl,
   SSE_CONTENT_TYPE,
+  SseErrorCode,
+  SseHeader,
+  TROUPE_PROTOCOL_VERSION,
   WireEvent,
 } from "./wire.ts";
 
@@ -157,10 +155,10 @@ export class Session<Result = unknown, Output = unknown> {
           headers: {
             ...request.headers,
             accept: SSE_CONTENT_TYPE,
-            [PROTOCOL_HEADER]: PROTOCOL_VERSION,
+            [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION,
             ...(body === undefined ? {} : { "content-type": "application/json" }),
             ...(method === "POST" && this.proposedId !== undefined
-              ? { [REQUEST_ID_HEADER]: this.proposedId }
+              ? { [SseHeader.requestId]: this.proposedId }
               : {}),
             ...headers,
           },
@@ -235,7 +233,7 @@ export class Session<Result = unknown, Output = unknown> {
       await this.wait(this.retry ?? reconnect.delay);
       try {
         const response = await this.open("GET", resumeUrl(this.config.endpoint, requestId), {
-          [LAST_EVENT_ID_HEADER]: String(this.lastId),
+          [SseHeader.lastEventId]: String(this.lastId),
         });
         if (!isEventStream(response)) {
           throw new UnexpectedResponseError(
@@ -348,7 +346,7 @@ export class Session<Result = unknown, Output = unknown> {
         id,
       };
     }
-    if (code === ClientErrorCode.REPLAY_UNAVAILABLE) {
+    if (code === SseErrorCode.REPLAY_UNAVAILABLE) {
       // The request may still run on the server; it is cancelled since no one can follow it.
       throw new ReplayUnavailableError(code, message, options);
     }
@@ -381,7 +379,7 @@ export class Session<Result = unknown, Output = unknown> {
       .then(() =>
         request.fetch(url, {
           method: "DELETE",
-          headers: { ...request.headers, [PROTOCOL_HEADER]: PROTOCOL_VERSION },
+          headers: { ...request.headers, [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION },
         }),
       )
       .then((response) => response.body?.cancel())
