@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { App, endpoint, StreamingResponse } from "../../src/app/index.ts";
+import { App, type EndpointContext, endpoint, StreamingResponse } from "../../src/app/index.ts";
 import { DistributedRunner } from "../../src/index.ts";
 import type ParallelPreviewWorker from "./worker.ts";
 
@@ -51,7 +51,7 @@ export default class ParallelPreviewApp extends App {
     input: GenerateRequest,
     summary: "Render on every rank, streaming progress and a preview every 5 steps",
   })
-  stream(request: GenerateRequest, ctx: { requestId: string }) {
+  stream(request: GenerateRequest, ctx: EndpointContext) {
     const { format, ...input } = request;
     return new StreamingResponse(
       this.runner.stream(input, { requestId: ctx.requestId, imageFormat: format }),
@@ -62,7 +62,7 @@ export default class ParallelPreviewApp extends App {
     input: GenerateRequest,
     summary: "Render on every rank; the final picture only",
   })
-  async generate(request: GenerateRequest, ctx: { requestId: string }) {
+  async generate(request: GenerateRequest, ctx: EndpointContext) {
     const { format, ...input } = request;
     return await this.runner.invoke(input, { requestId: ctx.requestId, imageFormat: format });
   }
