@@ -1,8 +1,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ServerHandle } from "../../src/app/index.ts";
+import { z } from "zod";
+import { App, endpoint, type ServerHandle, StreamingResponse } from "../../src/app/index.ts";
+import { DistributedRunner } from "../../src/index.ts";
 import ScenarioApp from "../fixtures/app/scenario-app.ts";
-import { tempDir, waitForFile } from "../helpers.ts";
+import type ScenarioWorker from "../fixtures/scenario-worker.ts";
+import type { Scenario } from "../fixtures/scenario-worker.ts";
+import { recordingLogger, scenarioWorker, tempDir, waitForFile } from "../helpers.ts";
 import { parseHead, RawExchange, serveForTest } from "./helpers.ts";
 
 const troupe = { "troupe-protocol": "1" };
@@ -267,5 +271,40 @@ describe("troupe's dialect with no resume window", () => {
     });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('"code":"REPLAY_UNAVAILABLE"');
+  });
+});
+
+describe("troupe's dialect with a runner that forwards every rank's results", () => {
+  const Input = z.looseObject({ op: z.string() });
+  class AllRanksApp extends App {
+    runner!: DistributedRunner<ScenarioWorker>;
+    override async setup() {
+      this.runner = new DistributedRunner<ScenarioWorker>({
+        worker: scenarioWorker,
+        worldSize: 2,
+        gpus: [],
+        streamAllRanks: true,
+        logger: recordingLogger(),
+      });
+      await this.runner.start();
+    }
+    @endpoint("/stream", { input: Input })
+    async stream(input: z.infer<typeof Input>) {
+      return new StreamingResponse(this.runner.stream(input as Scenario));
+    }
+  }
+
+  it("tags each result with its rank", async () => {
+    await using server = await serveForTest(AllRanksApp);
+    const exchange = await RawExchange.post(server, "/stream", { op: "allRanks" }, troupe);
+    await exchange.ended;
+    const results = exchange.events
+      .filter((e) => e.event === "result")
+      .map((e) => JSON.parse(e.data));
+    expect(results.sort((a, b) => a.rank - b.rank)).toEqual([
+      { rank: 0, result: { from: 0 } },
+      { rank: 1, result: { from: 1 } },
+    ]);
+    expect(exchange.events.at(-1)).toMatchObject({ event: "done", data: '{"rank":0}' });
   });
 });
