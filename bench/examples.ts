@@ -40,7 +40,7 @@ export async function benchExamples(): Promise<Row[]> {
   const step = await benchGatherStep();
   return [
     {
-      figure: `variations example, world size 2 vs 1 (${VARIATIONS.variations} × ${VARIATIONS.size}² pictures, ${VARIATIONS.steps} steps, streamed; median of ${REPEATS} pairs)`,
+      figure: `variations example, world size 2 vs 1 (${VARIATIONS.variations} × ${VARIATIONS.size}² pictures, ${VARIATIONS.steps} steps, streamed; median of ${REPEATS} pairs; .ts workers via tsx)`,
       troupe: `${speedUp.ratio.toFixed(2)}× (${formatMs(speedUp.one)} → ${formatMs(speedUp.two)})`,
       target: `≥ ${TARGET.speedUp}×`,
       pass: speedUp.ratio >= TARGET.speedUp,
@@ -52,7 +52,7 @@ export async function benchExamples(): Promise<Row[]> {
       target: "—",
     },
     {
-      figure: `gather + preview step, 2 ranks: each gathers 3×256×256 float32 to rank 0, which averages, encodes a JPEG at quality 60 and streams it; barrier (${step.received.n} steps)`,
+      figure: `gather + preview step, 2 ranks: each gathers 3×256×256 float32 to rank 0, which averages, encodes a JPEG at quality 60 and streams it; barrier (${step.received.n} steps; .ts worker via tsx)`,
       troupe: `${formatMs(step.received.p50)} p50, ${formatMs(step.received.p99)} p99 to the consumer; ${formatMs(step.barrier.p50)} p50 to the barrier`,
       peer: PEER_STEP,
       target: `≤ ${TARGET.stepMs} ms p50`,
