@@ -222,6 +222,25 @@ describe("the playground served by a troupe app", () => {
     await page.close();
   });
 
+  it("cancels a call that does not stream, by the id the page sent, before any answer", async () => {
+    const { page, errors } = await open("/render");
+    await page.getByTestId("field-hold").check();
+    await page.getByTestId("run").click();
+    const requestId = (await page.getByTestId("request-id").textContent()) ?? "";
+    expect(requestId).toMatch(/^playground-[0-9a-f]{32}$/);
+    // Only the ranks can say that the call reached them; they answer nothing until cancelled.
+    await untilFile(markerPath(requestId, 0, "holding"), "the call never reached rank 0");
+    await page.getByTestId("cancel").click();
+    await expectEnd(page, "cancelled");
+    await Promise.all(
+      [0, 1].map((rank) =>
+        untilFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
+      ),
+    );
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("shows the queue position while another request holds the ranks", async () => {
     const blocker = await fetch(`${server.url}/generate`, {
       method: "POST",
@@ -308,7 +327,7 @@ describe("the playground served by a troupe app", () => {
     await page.close();
   });
 
-  function markerPath(requestId: string, rank: number): string {
-    return `${markers.path}/cancelled-${requestId}-${rank}`;
+  function markerPath(requestId: string, rank: number, what = "cancelled"): string {
+    return `${markers.path}/${what}-${requestId}-${rank}`;
   }
 });

@@ -254,6 +254,24 @@ function onEvent(event, response, run) {
   }
 }
 
+/**
+ * An id for the request, sent as x-request-id before any answer, so that Cancel can name the
+ * request while it still waits for one (a call that does not stream answers only at the end).
+ * crypto.randomUUID needs a secure context; getRandomValues does not.
+ */
+function newRequestId() {
+  var bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "playground-" + Array.prototype.map.call(bytes, function (b) {
+    return (b < 16 ? "0" : "") + b.toString(16);
+  }).join("");
+}
+
+/** The server keeps the id it was sent unless another request has it; its answer says which. */
+function adoptRequestId(run, response) {
+  run.requestId = response.headers.get("x-request-id") || run.requestId;
+  setRequestId(run.requestId);
+}
+
 async function runStreaming(endpoint, body, run) {
   var response = await fetch(endpoint.path, {
     method: "POST",
@@ -261,12 +279,12 @@ async function runStreaming(endpoint, body, run) {
       "content-type": "application/json",
       accept: "text/event-stream",
       "troupe-protocol": "1",
+      "x-request-id": run.requestId,
     },
     body: JSON.stringify(body),
     signal: run.controller.signal,
   });
-  run.requestId = response.headers.get("x-request-id");
-  setRequestId(run.requestId);
+  adoptRequestId(run, response);
   if (!response.ok) return showHttpError(response);
   if ((response.headers.get("content-type") || "").indexOf("text/event-stream") === -1) {
     var plain = await response.text();
@@ -354,12 +372,15 @@ async function runOnce(endpoint, body, run) {
   setStatus("running");
   var response = await fetch(endpoint.path, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json",
+      "x-request-id": run.requestId,
+    },
     body: JSON.stringify(body),
     signal: run.controller.signal,
   });
-  run.requestId = response.headers.get("x-request-id");
-  setRequestId(run.requestId);
+  adoptRequestId(run, response);
   if (!response.ok) return showHttpError(response);
   var text = await response.text();
   var value = text === "" ? null : JSON.parse(text);
@@ -383,7 +404,7 @@ async function run() {
   }
   var current = {
     controller: new AbortController(),
-    requestId: null,
+    requestId: newRequestId(),
     cancelled: false,
     lastResult: undefined,
   };
@@ -392,7 +413,7 @@ async function run() {
   ui.result.textContent = "";
   ui.previews.textContent = "";
   setQueue(null);
-  setRequestId("");
+  setRequestId(current.requestId);
   setProgress(0);
   setStatus("sending");
   ui.run.disabled = true;
@@ -433,6 +454,8 @@ function cancel() {
     headers: { "troupe-protocol": "1" },
   }).then(
     function (response) {
+      // 404: the server had already let it go (a call that does not stream ends when its
+      // connection does).
       log("cancel", "DELETE /requests/" + current.requestId + " answered " + response.status);
     },
     function (error) {
