@@ -63,7 +63,7 @@ export interface GenerateOutput {
 /** What one rank renders: its pictures (or band) and how its gathered buffer is laid out. */
 interface Share {
   readonly scenes: readonly Scene[];
-  /** Per scene: the rows of the picture it renders (all of them for variations). */
+  /** The rows of each picture it renders: all of them for variations, a band for split. */
   readonly band: { readonly top: number; readonly bottom: number };
   /** Length of every rank's gathered buffer: the largest share, so all ranks send the same. */
   readonly slotBytes: number;
@@ -129,7 +129,8 @@ export default class ParallelPreviewWorker extends DistributedWorker<
       }
       await this.dist.barrier();
     }
-    throw new Error("Expected at least one step");
+    // Only reached when the loop never ran.
+    throw new RangeError(`Expected \`steps\` to be at least 1, got ${steps}`);
   }
 
   /** The scenes this rank renders, and the rows of each. */
