@@ -117,6 +117,8 @@ export class Session<Result = unknown, Output = unknown> {
             this.retry = ms;
           },
         })) {
+          // Events already read stay unread once the client has stopped.
+          if (this.stopped !== undefined) throw this.stopped;
           const event = this.decode(message);
           if (event === undefined) continue;
           this.failures = 0;

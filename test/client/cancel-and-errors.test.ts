@@ -53,6 +53,22 @@ describe("cancelling a stream", () => {
     exchange.end();
   });
 
+  it("yields nothing more after an abort, even events that arrived in the same chunk", async () => {
+    const controller = new AbortController();
+    const s = stream(server.url, { signal: controller.signal });
+    const iterator = s[Symbol.asyncIterator]();
+    const first = iterator.next();
+    const exchange = await server.next();
+    await exchange.open("req-buffered");
+    await exchange.write(
+      `retry: 0\n\n${event("result", 1, 1)}${event("result", 2, 2)}${event("result", 3, 3)}`,
+    );
+    expect(await first).toEqual({ done: false, value: 1 });
+    controller.abort();
+    expect(isAbortError(await iterator.next().catch((e: unknown) => e))).toBe(true);
+    exchange.end();
+  });
+
   it("sends DELETE when the consumer leaves the loop early, and done() rejects with an AbortError", async () => {
     const s = stream(server.url);
     const loop = (async () => {
