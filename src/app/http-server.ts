@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fastify, LogController } from "fastify";
 import { SseHeader } from "../encoding/sse.ts";
+import { corsHook } from "./cors.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { InvalidJsonError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
 import { sendError, toHttpError } from "./http-errors.ts";
@@ -46,6 +47,7 @@ export function createHttpServer(context: ServerContext) {
   server.addHook("onRequest", async (request, reply) => {
     reply.header(SseHeader.requestId, request.id);
   });
+  server.addHook("onRequest", corsHook(context.options.cors));
   server.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";
     metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -1,6 +1,7 @@
 import type { Logger as PinoLogger } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
 import { show } from "../runner/options.ts";
+import { type CorsOption, checkCors } from "./cors.ts";
 import { type HeartbeatTimers, realTimers } from "./sse-connection.ts";
 
 /** Options of {@link serve}. */
@@ -27,6 +28,12 @@ export interface ServeOptions {
    * @default false
    */
   readonly handleSignals?: boolean;
+  /**
+   * Cross-origin access for browser pages on other origins: `true` allows any origin (no
+   * credentials), `{ origin }` the ones named, `false` none.
+   * @default true
+   */
+  readonly cors?: CorsOption;
   /** The timers heartbeats use (tests pass fakes). @default the global ones */
   readonly timers?: HeartbeatTimers;
 }
@@ -41,6 +48,7 @@ export interface ResolvedServeOptions {
   readonly retry: number;
   readonly logger: PinoLogger | undefined;
   readonly handleSignals: boolean;
+  readonly cors: CorsOption;
   readonly timers: HeartbeatTimers;
 }
 
@@ -62,6 +70,7 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     retry: nonNegativeNumber("retry", options.retry ?? 1000),
     logger: options.logger,
     handleSignals: options.handleSignals ?? false,
+    cors: checkCors(options.cors ?? true),
     timers: options.timers ?? realTimers,
   };
 }

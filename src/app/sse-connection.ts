@@ -39,6 +39,8 @@ export class SseConnection {
     requestId: string,
     heartbeatInterval: number,
     private readonly timers: HeartbeatTimers,
+    /** More response headers (CORS); names and values must be valid header text. */
+    extraHeaders: Readonly<Record<string, string>> = {},
   ) {
     socket.setNoDelay(true);
     const close = (): void => this.onClose();
@@ -53,6 +55,9 @@ export class SseConnection {
         "Cache-Control: no-cache\r\n" +
         "X-Accel-Buffering: no\r\n" +
         "Connection: close\r\n" +
+        Object.entries(extraHeaders)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join("") +
         `${SseHeader.requestId}: ${requestId}\r\n\r\n`,
     );
     if (socket.destroyed) this.onClose();

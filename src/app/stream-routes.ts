@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { toJson } from "../encoding/json.ts";
 import { SseEvent, SseHeader, TROUPE_PROTOCOL_VERSION } from "../encoding/sse.ts";
+import { corsHeaders } from "./cors.ts";
 import { ReplayUnavailableError, RequestNotFoundError } from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
@@ -24,6 +25,7 @@ function openConnection(
     requestId,
     options.heartbeatInterval,
     options.timers,
+    corsHeaders(options.cors, request.headers.origin),
   );
   metrics.openStreams.inc();
   connection.closed.addEventListener("abort", () => metrics.openStreams.dec(), { once: true });

@@ -3,44 +3,66 @@
  * an endpoint's JSON Schema (as `z.toJSONSchema` writes it), and a JSON textarea for anything a
  * single input cannot hold.
  *
- * `buildForm(container, schema, root)` fills `container` and returns `{ read() }`, which gives the
- * request body or throws an `Error` naming the field that cannot be read. `root` is the document
- * that local `$ref`s point into (the OpenAPI document).
+ * `buildForm(container, schema, doc)` fills `container` and returns `{ read() }`, which gives the
+ * request body or throws an `Error` naming the field that cannot be read. `doc` is the OpenAPI
+ * document, where local `$ref`s not found in the schema itself are looked up.
  */
 // biome-ignore lint/complexity/noUselessStringRaw: raw, so a backslash added later reaches the page as written
 export const SCHEMA_FORM_SOURCE = String.raw`
-function resolveSchema(schema, root, depth) {
+/** The value at a "#/a/b" pointer in the first of "roots" that has one. */
+function lookUp(ref, roots) {
+  var parts = ref.slice(1).split("/").filter(function (part) {
+    return part !== "";
+  });
+  for (var r = 0; r < roots.length; r++) {
+    var target = roots[r];
+    for (var i = 0; i < parts.length && target !== undefined; i++) {
+      var key = decodeURIComponent(parts[i]).replace(/~1/g, "/").replace(/~0/g, "~");
+      target = target && typeof target === "object" ? target[key] : undefined;
+    }
+    if (target !== undefined) return target;
+  }
+  return undefined;
+}
+
+// "roots": where local $refs may point. z.toJSONSchema puts "$defs" at the root of the input
+// schema, and OpenAPI tools put "components" at the root of the document: both are tried.
+function resolveSchema(schema, roots, depth) {
   depth = depth || 0;
   if (!schema || typeof schema !== "object" || depth > 32) return schema || {};
   var out = schema;
   if (typeof out.$ref === "string" && out.$ref.charAt(0) === "#") {
-    var target = root;
-    var parts = out.$ref.slice(1).split("/");
-    for (var i = 0; i < parts.length; i++) {
-      if (parts[i] === "") continue;
-      var key = decodeURIComponent(parts[i]).replace(/~1/g, "/").replace(/~0/g, "~");
-      target = target && typeof target === "object" ? target[key] : undefined;
-    }
-    out = Object.assign({}, target || {}, out);
+    out = Object.assign({}, lookUp(out.$ref, roots) || {}, out);
     delete out.$ref;
-    return resolveSchema(out, root, depth + 1);
+    return resolveSchema(out, roots, depth + 1);
   }
   var branches = Array.isArray(out.anyOf) ? out.anyOf : Array.isArray(out.oneOf) ? out.oneOf : null;
   if (branches) {
     var nonNull = branches.filter(function (b) {
       return !(b && b.type === "null");
     });
+    var constants = nonNull.map(function (b) {
+      var one = resolveSchema(b, roots, depth + 1);
+      return "const" in one ? [one.const] : Array.isArray(one.enum) ? one.enum : null;
+    });
+    if (nonNull.length > 1 && constants.every(Array.isArray)) {
+      // A union of literals (z.union([z.literal(1), z.literal(2)])) is a choice like an enum.
+      var choices = Object.assign({}, out, { enum: [].concat.apply([], constants) });
+      delete choices.anyOf;
+      delete choices.oneOf;
+      return choices;
+    }
     if (nonNull.length === 1) {
       var rest = Object.assign({}, out);
       delete rest.anyOf;
       delete rest.oneOf;
-      return resolveSchema(Object.assign({}, resolveSchema(nonNull[0], root, depth + 1), rest), root, depth + 1);
+      return resolveSchema(Object.assign({}, resolveSchema(nonNull[0], roots, depth + 1), rest), roots, depth + 1);
     }
   }
   if (Array.isArray(out.allOf) && out.allOf.length === 1) {
     var own = Object.assign({}, out);
     delete own.allOf;
-    return resolveSchema(Object.assign({}, resolveSchema(out.allOf[0], root, depth + 1), own), root, depth + 1);
+    return resolveSchema(Object.assign({}, resolveSchema(out.allOf[0], roots, depth + 1), own), roots, depth + 1);
   }
   if (Array.isArray(out.type)) {
     var types = out.type.filter(function (t) {
@@ -62,13 +84,14 @@ function fieldKind(schema) {
   return "json";
 }
 
-function buildForm(container, schema, root) {
+function buildForm(container, schema, doc) {
   container.textContent = "";
-  var resolved = resolveSchema(schema || {}, root);
+  var roots = [schema || {}, doc];
+  var resolved = resolveSchema(schema || {}, roots);
   var objectLike = resolved.type === "object" || (resolved.type === undefined && resolved.properties);
   if (!objectLike || !resolved.properties) {
     // A body that is not an object with named properties is edited as one JSON value.
-    var whole = addField(container, "body", Object.assign({}, resolved), true, root, "json");
+    var whole = addField(container, "body", Object.assign({}, resolved), true, "json");
     return {
       read: function () {
         var value = whole.read();
@@ -78,8 +101,8 @@ function buildForm(container, schema, root) {
   }
   var required = Array.isArray(resolved.required) ? resolved.required : [];
   var fields = Object.keys(resolved.properties).map(function (name) {
-    var property = resolveSchema(resolved.properties[name], root);
-    return { name: name, field: addField(container, name, property, required.indexOf(name) !== -1, root) };
+    var property = resolveSchema(resolved.properties[name], roots);
+    return { name: name, field: addField(container, name, property, required.indexOf(name) !== -1) };
   });
   return {
     read: function () {
@@ -93,7 +116,7 @@ function buildForm(container, schema, root) {
   };
 }
 
-function addField(container, name, schema, required, root, forceKind) {
+function addField(container, name, schema, required, forceKind) {
   var kind = forceKind || fieldKind(schema);
   var id = "field-" + name;
   var row = el("div", { class: "field field-" + kind });
@@ -114,8 +137,10 @@ function addField(container, name, schema, required, root, forceKind) {
     input.checked = schema.default === true;
   } else if (kind === "number") {
     input = el("input", { id: id, name: name, type: "number", inputmode: "decimal" });
-    var min = typeof schema.minimum === "number" ? schema.minimum : schema.exclusiveMinimum;
-    var max = typeof schema.maximum === "number" ? schema.maximum : schema.exclusiveMaximum;
+    // An exclusive bound of an integer is the next integer in; of a number, the bound itself.
+    var inward = schema.type === "integer" ? 1 : 0;
+    var min = typeof schema.minimum === "number" ? schema.minimum : schema.exclusiveMinimum + inward;
+    var max = typeof schema.maximum === "number" ? schema.maximum : schema.exclusiveMaximum - inward;
     if (typeof min === "number" && Number.isSafeInteger(Math.trunc(min))) input.min = String(min);
     if (typeof max === "number" && Number.isSafeInteger(Math.trunc(max))) input.max = String(max);
     input.step = typeof schema.multipleOf === "number" ? String(schema.multipleOf) : schema.type === "integer" ? "1" : "any";
@@ -151,7 +176,10 @@ function addField(container, name, schema, required, root, forceKind) {
         return { present: true, value: n };
       }
       if (kind === "string") {
-        if (input.value === "" && !required && !hasDefault) return { present: false };
+        // Left empty, an optional string is left out (the server fills its default, if any) unless
+        // the default is text the user cleared on purpose.
+        var textDefault = typeof schema.default === "string" && schema.default !== "";
+        if (input.value === "" && !required && !textDefault) return { present: false };
         return { present: true, value: input.value };
       }
       if (input.value.trim() === "") return { present: false };

@@ -1,0 +1,66 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { InvalidArgumentError } from "../errors.ts";
+
+/**
+ * Cross-origin access for browser clients on other origins (a page served elsewhere, or opened
+ * from a file). `true` lets any origin call the app without credentials, as a public API does;
+ * `{ origin }` names the origins allowed; `false` sends no CORS headers at all.
+ */
+export type CorsOption = boolean | { readonly origin: string | readonly string[] };
+
+/** Request headers a browser may send: JSON bodies, troupe's dialect, resume, request ids. */
+const ALLOWED_HEADERS = "content-type, troupe-protocol, last-event-id, x-request-id";
+const ALLOWED_METHODS = "GET, HEAD, POST, DELETE, OPTIONS";
+
+export function checkCors(value: unknown): CorsOption {
+  if (typeof value === "boolean") return value;
+  const origin = (value as { origin?: unknown } | null)?.origin;
+  const list = Array.isArray(origin) ? origin : [origin];
+  if (list.length > 0 && list.every((o) => typeof o === "string" && o.length > 0)) {
+    return value as CorsOption;
+  }
+  throw new InvalidArgumentError(
+    `Expected \`cors\` to be a boolean or { origin: string | string[] }, got ${JSON.stringify(value)}`,
+  );
+}
+
+/** The CORS response headers for a request from `origin`, or none when it is not allowed. */
+export function corsHeaders(
+  option: CorsOption,
+  origin: string | undefined,
+): Record<string, string> {
+  if (option === false || origin === undefined) return {};
+  if (option === true) {
+    return { "access-control-allow-origin": "*", "access-control-expose-headers": "x-request-id" };
+  }
+  const allowed = typeof option.origin === "string" ? [option.origin] : option.origin;
+  if (!allowed.includes(origin)) return { vary: "origin" };
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-expose-headers": "x-request-id",
+    vary: "origin",
+  };
+}
+
+/**
+ * An `onRequest` hook: adds the CORS headers to every response, and answers a preflight
+ * (`OPTIONS` with `Access-Control-Request-Method`) itself with 204.
+ */
+export function corsHook(option: CorsOption) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const headers = corsHeaders(option, request.headers.origin);
+    reply.headers(headers);
+    const preflight =
+      request.method === "OPTIONS" &&
+      request.headers["access-control-request-method"] !== undefined;
+    if (!preflight || option === false) return;
+    if (headers["access-control-allow-origin"] !== undefined) {
+      reply.headers({
+        "access-control-allow-methods": ALLOWED_METHODS,
+        "access-control-allow-headers": ALLOWED_HEADERS,
+        "access-control-max-age": "600",
+      });
+    }
+    await reply.code(204).send();
+  };
+}
