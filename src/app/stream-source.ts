@@ -63,7 +63,7 @@ export function streamSource(
 function runnerEvents(stream: RunnerStream, requestId: string): Source {
   const events = stream.events()[Symbol.asyncIterator]();
   // Whether results arrive tagged with their rank is the runner's option; RunnerStream keeps it.
-  const allRanks = (stream as unknown as { readonly streamAllRanks: boolean }).streamAllRanks;
+  const allRanks = stream.forwardsAllRanks;
   let finished = false;
   const map = (event: StreamEvent): SourceItem => {
     switch (event.type) {

@@ -92,6 +92,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     quiet(this.final.promise);
   }
 
+  /** `true` when results arrive as `{ rank, result }` (the runner forwards every rank's). */
+  get forwardsAllRanks(): boolean {
+    return this.streamAllRanks;
+  }
+
   /** `true` when iterating yields SSE bytes (`asTextEvents`), `false` when it yields objects. */
   get asTextEvents(): boolean {
     return this.mode === "text";
