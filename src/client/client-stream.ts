@@ -24,6 +24,8 @@ export class ClientStream<Result = unknown, Output = unknown> implements AsyncIt
     private readonly onError: ((error: NonFatalStreamError) => void) | undefined,
   ) {
     quiet(this.final.promise);
+    // done() settles at once on an abort or idle timeout, even while no one pulls events.
+    session.onStop = (reason) => this.final.reject(reason);
   }
 
   /** The id the server gave the request (`x-request-id`); `undefined` until it has answered. */

@@ -65,6 +65,8 @@ export class Session<Result = unknown, Output = unknown> {
   private stopped: Error | undefined;
   private readonly controller = new AbortController();
   private idleTimer: unknown;
+  /** Told when the session stops (abort, idle timeout), before any consumer pulls again. */
+  onStop: ((reason: Error) => void) | undefined;
 
   constructor(private readonly config: SessionConfig) {}
 
@@ -75,6 +77,7 @@ export class Session<Result = unknown, Output = unknown> {
     this.disarm();
     this.controller.abort(reason);
     if (!this.settled) this.cancelRemote();
+    this.onStop?.(reason);
   }
 
   /** The request's events in order, each exactly once; ends after `done`, throws on failure. */
@@ -83,16 +86,22 @@ export class Session<Result = unknown, Output = unknown> {
     signal?.throwIfAborted();
     const onAbort = (): void => this.stop(abortReason(signal as AbortSignal));
     signal?.addEventListener("abort", onAbort, { once: true });
+    let failure: unknown;
     try {
       yield* this.connectAndRead();
     } catch (error) {
-      throw this.stopped ?? error;
+      failure = this.stopped ?? error;
+      throw failure;
     } finally {
       signal?.removeEventListener("abort", onAbort);
       this.disarm();
       // Left early, or failed on the client's side: the server need not go on.
       if (!this.settled) {
-        this.stop(new DOMException("The consumer stopped reading the stream", "AbortError"));
+        this.stop(
+          failure instanceof Error
+            ? failure
+            : new DOMException("The consumer stopped reading the stream", "AbortError"),
+        );
       }
     }
   }
@@ -121,7 +130,8 @@ export class Session<Result = unknown, Output = unknown> {
           if (this.stopped !== undefined) throw this.stopped;
           const event = this.decode(message);
           if (event === undefined) continue;
-          this.failures = 0;
+          // A numbered event is progress; a status repeated by each resume is not.
+          if ("id" in event && event.id !== undefined) this.failures = 0;
           yield event;
           if (event.type === "done") return;
         }

@@ -10,6 +10,7 @@ import {
   stream,
 } from "../../src/client/index.ts";
 import { createStream } from "../../src/client/stream.ts";
+import { deferred } from "../../src/internal/deferred.ts";
 import { collect } from "../helpers.ts";
 import { ManualClock } from "./manual-clock.ts";
 import { event, type SseServer, sseServer } from "./sse-server.ts";
@@ -66,6 +67,28 @@ describe("cancelling a stream", () => {
     expect(await first).toEqual({ done: false, value: 1 });
     controller.abort();
     expect(isAbortError(await iterator.next().catch((e: unknown) => e))).toBe(true);
+    exchange.end();
+  });
+
+  it("rejects done() at once on an abort, while the loop body is still busy with an event", async () => {
+    const controller = new AbortController();
+    const s = stream(server.url, { signal: controller.signal });
+    const busy = deferred();
+    const seen = deferred<unknown>();
+    const loop = (async () => {
+      for await (const result of s) {
+        seen.resolve(result);
+        await busy.promise;
+      }
+    })();
+    const exchange = await server.next();
+    await exchange.open("req-busy");
+    await exchange.write(`retry: 0\n\n${event("result", 1, 1)}`);
+    expect(await seen.promise).toBe(1);
+    controller.abort();
+    expect(isAbortError(await s.done().catch((e: unknown) => e))).toBe(true);
+    busy.resolve();
+    expect(isAbortError(await loop.catch((e: unknown) => e))).toBe(true);
     exchange.end();
   });
 

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { type DestinationStream, pino } from "pino";
 import { serve } from "../../app/index.ts";
 import type { CliEnvironment } from "../environment.ts";
 import { loadApp } from "../load-app.ts";
@@ -28,6 +29,8 @@ export function addRunCommand(
         port: flags.port,
         host: flags.host,
         handleSignals: true,
+        // Logs go to stderr, so stdout carries only what the command prints.
+        logger: pino({ name: "troupe" }, environment.stderr as DestinationStream),
       });
       environment.stdout.write(`Listening on ${server.url}\n`);
       // Serves until the signal (SIGINT/SIGTERM in the executable) stops it.
