@@ -1,10 +1,11 @@
 import { writeFile } from "node:fs/promises";
 import { buildWorkers, workerUrl } from "./build-workers.ts";
+import { benchExamples } from "./examples.ts";
 import { floorLatency, floorRoundTrip } from "./floor.ts";
 import { describeMachine } from "./machine.ts";
 import { methodNotes } from "./notes.ts";
 import { PLAN } from "./plan.ts";
-import { renderMarkdown, renderTable } from "./report.ts";
+import { renderMarkdown, renderTable, type Section } from "./report.ts";
 import {
   benchCancel,
   benchInvoke,
@@ -15,6 +16,7 @@ import {
   type StartFigures,
   WORLD_SIZE,
 } from "./runner.ts";
+import { benchServing } from "./serving.ts";
 import {
   cancelRow,
   floorRow,
@@ -58,6 +60,17 @@ async function main(): Promise<void> {
   );
   const cancel = await step("cancel", () => benchCancel(api, stream, PLAN.cancels));
   const collectives = await step("collectives", runCollectives);
+  const sections: Section[] = [
+    {
+      title: "Serving (HTTP and SSE)",
+      rows: await step("serving", () => optional(benchServing)),
+      peerLabel: "fal.distributed + FastAPI/uvicorn (measured, reported in the issue)",
+    },
+    {
+      title: "Examples",
+      rows: await step("examples", () => optional(benchExamples)),
+    },
+  ];
 
   const rows = [
     ...startRows(compiled, typescript),
@@ -75,7 +88,15 @@ async function main(): Promise<void> {
       ? `\nCollectives: ${collectives}\n`
       : `\n${renderTable(collectives)}\n`,
   );
-  await writeFile(OUTPUT, renderMarkdown({ date: new Date(), machine, rows, collectives, notes }));
+  for (const section of sections) {
+    process.stdout.write(
+      `\n${section.title}\n${typeof section.rows === "string" ? section.rows : renderTable(section.rows, section.peerLabel)}\n`,
+    );
+  }
+  await writeFile(
+    OUTPUT,
+    renderMarkdown({ date: new Date(), machine, rows, collectives, sections, notes }),
+  );
   const seconds = ((performance.now() - began) / 1000).toFixed(1);
   process.stdout.write(`\nWrote BENCHMARKS.md in ${seconds} s\n`);
 }
@@ -91,6 +112,15 @@ function assertLoader(figures: StartFigures, module: RegExp, tsx: boolean): void
   const usesTsx = probe.execArgv.some((arg) => arg.includes("tsx"));
   if (!module.test(probe.module) || usesTsx !== tsx) {
     throw new Error(`Ranks loaded ${probe.module} with ${JSON.stringify(probe.execArgv)}`);
+  }
+}
+
+/** A part's rows, or why it failed: one failing part must not cost the others' figures. */
+async function optional(run: () => Promise<Row[]>): Promise<Row[] | string> {
+  try {
+    return await run();
+  } catch (error) {
+    return `Failed: ${String(error).split("\n")[0]}.`;
   }
 }
 

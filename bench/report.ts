@@ -9,8 +9,16 @@ export interface Report {
   readonly rows: readonly Row[];
   /** The collectives' rows, or why they are missing. */
   readonly collectives: readonly Row[] | string;
+  /** Further parts' tables (serving, examples), each with its rows or why they are missing. */
+  readonly sections: readonly Section[];
   /** How each figure was taken, and what skews it. */
   readonly notes: readonly string[];
+}
+
+export interface Section {
+  readonly title: string;
+  readonly rows: readonly Row[] | string;
+  readonly peerLabel?: string;
 }
 
 /** A Markdown table with padded columns, readable as is in a terminal. */
@@ -61,7 +69,12 @@ ${renderTable(report.rows)}
 ## Collectives
 
 ${collectives}
-
+${report.sections
+  .map(
+    (section) =>
+      `\n## ${section.title}\n\n${typeof section.rows === "string" ? section.rows : renderTable(section.rows, section.peerLabel)}\n`,
+  )
+  .join("")}
 ## Method
 
 ${report.notes.map((note) => `- ${note}`).join("\n")}
