@@ -84,5 +84,5 @@ async function callEndpoint(
     request.raw.socket.destroy();
     return;
   }
-  startStream(context, request, reply, result, requestId, e.path);
+  startStream(context, request, reply, result, requestId, e.path, controller);
 }

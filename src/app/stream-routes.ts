@@ -40,33 +40,45 @@ export function startStream(
   response: StreamingResponse,
   requestId: string,
   route: string,
+  endpointController: AbortController,
 ): void {
   const { options, metrics, sessions, logger } = context;
   const dialect = request.headers[SseHeader.protocol] === TROUPE_PROTOCOL_VERSION ? 2 : 1;
   const connection = openConnection(context, request, reply, requestId);
   if (dialect === 2) connection.write(`retry: ${options.retry}\n\n`);
   const started = performance.now();
-  const session = new StreamSession(streamSource(response.body, dialect, requestId), {
-    requestId,
-    dialect,
-    replayLimit: options.replayLimit,
-    resumeWindow: options.resumeWindow,
-    hooks: {
-      onEvent(first) {
-        metrics.eventsSent.inc({ route });
-        if (first) {
-          metrics.timeToFirstEvent.observe({ route }, (performance.now() - started) / 1000);
-        }
-      },
-      onEnd(ended) {
-        sessions.retire(ended, dialect === 2 ? options.resumeWindow : 0);
-        const ms = performance.now() - started;
-        metrics.requests.inc({ method: "POST", route, status: "200" });
-        metrics.duration.observe({ method: "POST", route }, ms / 1000);
-        logger.info({ reqId: requestId, route, dialect, ms }, "stream ended");
+  const source = streamSource(response.body, dialect, requestId);
+  const session = new StreamSession(
+    {
+      next: () => source.next(),
+      cancel(reason) {
+        // The endpoint's `ctx.signal` fires too, whatever its stream is made of.
+        endpointController.abort(reason);
+        source.cancel(reason);
       },
     },
-  });
+    {
+      requestId,
+      dialect,
+      replayLimit: options.replayLimit,
+      resumeWindow: options.resumeWindow,
+      hooks: {
+        onEvent(first) {
+          metrics.eventsSent.inc({ route });
+          if (first) {
+            metrics.timeToFirstEvent.observe({ route }, (performance.now() - started) / 1000);
+          }
+        },
+        onEnd(ended) {
+          sessions.retire(ended, dialect === 2 ? options.resumeWindow : 0);
+          const ms = performance.now() - started;
+          metrics.requests.inc({ method: "POST", route, status: "200" });
+          metrics.duration.observe({ method: "POST", route }, ms / 1000);
+          logger.info({ reqId: requestId, route, dialect, ms }, "stream ended");
+        },
+      },
+    },
+  );
   sessions.add(session);
   session.attach(connection);
   void session.run();

@@ -123,7 +123,8 @@ export class StreamSession {
   private detach(connection: SseConnection): void {
     if (this.connection !== connection) return;
     this.connection = undefined;
-    if (this.ended) return;
+    // Ended, or cancelled (a DELETE that came first): nothing to wait for a resume of.
+    if (this.ended || this.cancelled) return;
     if (this.dialect === 1) {
       this.cancel(new DOMException("The client disconnected", "AbortError"));
       return;

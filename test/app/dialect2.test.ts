@@ -128,6 +128,23 @@ describe("troupe's dialect", () => {
     expect(JSON.parse(last?.data ?? "")).toMatchObject({ error: { code: "ABORTED" }, fatal: true });
   });
 
+  it("fires the endpoint's ctx.signal on DELETE of a stream that is not a runner's", async () => {
+    const app = server.app as ScenarioApp;
+    const before = app.endpointAborts.length;
+    const exchange = await RawExchange.post(server, "/waits", {}, troupe);
+    await exchange.until((text) => text.includes("waiting"));
+    const response = await fetch(`${server.url}/requests/${requestIdOf(exchange)}`, {
+      method: "DELETE",
+    });
+    expect(response.status).toBe(204);
+    await app.abortsSeen(before + 1);
+    await exchange.ended;
+    expect(JSON.parse(exchange.events.at(-1)?.data ?? "")).toMatchObject({
+      error: { code: "ABORTED" },
+      fatal: true,
+    });
+  });
+
   it("answers DELETE of a request it never had with 404 REQUEST_NOT_FOUND", async () => {
     const response = await fetch(`${server.url}/requests/never-had`, { method: "DELETE" });
     expect(response.status).toBe(404);

@@ -1,0 +1,81 @@
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { SseConnection } from "../../src/app/sse-connection.ts";
+import { StreamSession } from "../../src/app/stream-session.ts";
+import type { SourceItem } from "../../src/app/stream-source.ts";
+
+class FakeSocket extends EventEmitter {
+  writableNeedDrain = false;
+  destroyed = false;
+  setNoDelay(): this {
+    return this;
+  }
+  write(): boolean {
+    return true;
+  }
+  end(callback?: () => void): this {
+    callback?.();
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    this.emit("close");
+    return this;
+  }
+}
+
+/** A source whose items the test hands over one at a time. */
+function manualSource() {
+  let pending: ((r: IteratorResult<SourceItem>) => void) | undefined;
+  const cancels: Error[] = [];
+  return {
+    cancels,
+    next: () =>
+      new Promise<IteratorResult<SourceItem>>((resolve) => {
+        pending = resolve;
+      }),
+    cancel(reason: Error) {
+      cancels.push(reason);
+    },
+    /** Produces the fatal error item a cancelled source ends with. */
+    endWithError() {
+      pending?.({
+        done: false,
+        value: { type: "event", event: "error", data: "{}", final: true },
+      });
+    },
+  };
+}
+
+describe("StreamSession (dialect 2)", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("starts no resume wait when its connection closes after a DELETE cancelled it", async () => {
+    const source = manualSource();
+    const session = new StreamSession(source, {
+      requestId: "r",
+      dialect: 2,
+      replayLimit: 16,
+      resumeWindow: 60_000,
+      hooks: { onEvent() {}, onEnd() {} },
+    });
+    const socket = new FakeSocket();
+    const timers = { setInterval: () => 0, clearInterval() {} };
+    session.attach(new SseConnection(socket as unknown as Socket, "r", 0, timers));
+    const running = session.run();
+    await vi.advanceTimersByTimeAsync(0);
+
+    session.cancel(new DOMException("DELETE", "AbortError"));
+    expect(source.cancels).toHaveLength(1);
+    // The client's connection closes before the cancelled source has produced its last item.
+    socket.destroy();
+    expect(vi.getTimerCount()).toBe(0);
+
+    source.endWithError();
+    await running;
+    expect(session.finished).toBe(true);
+    expect(source.cancels).toHaveLength(1);
+  });
+});
