@@ -27,7 +27,7 @@ const VARIATIONS: GenerateInput = {
   prompt: "A sunset over the sea",
   seed: 42,
   steps: 30,
-  size: 128,
+  size: 256,
   mode: "variations",
   variations: 4,
 };
