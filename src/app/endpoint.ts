@@ -33,7 +33,15 @@ export interface EndpointDefinition {
   readonly handler: (input: unknown, context: EndpointContext) => unknown;
 }
 
-const registry = new WeakMap<object, EndpointDefinition[]>();
+/**
+ * Endpoints by app instance. Kept on globalThis under a registered symbol, so an app whose
+ * decorators come from another copy of troupe (its sources, say, served by the compiled
+ * `troupe run`) is still found.
+ */
+const REGISTRY = Symbol.for("troupe.endpoints");
+const registry: WeakMap<object, EndpointDefinition[]> = ((
+  globalThis as unknown as Record<symbol, WeakMap<object, EndpointDefinition[]> | undefined>
+)[REGISTRY] ??= new WeakMap());
 
 /**
  * Marks a method of an {@link App} as `POST <path>`; the body is validated with `input`.

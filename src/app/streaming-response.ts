@@ -1,5 +1,7 @@
 import { SSE_CONTENT_TYPE } from "../encoding/sse.ts";
 
+const BRAND: unique symbol = Symbol.for("troupe.StreamingResponse");
+
 /** Options of a {@link StreamingResponse}. */
 export interface StreamingResponseOptions {
   /** The response's media type; troupe serves streams as Server-Sent Events. @default "text/event-stream" */
@@ -20,6 +22,15 @@ export interface StreamingResponseOptions {
  * ```
  */
 export class StreamingResponse<Item = unknown> {
+  /**
+   * `instanceof` answers by brand, so a response made with another copy of troupe (an app
+   * importing troupe's sources, served by the compiled `troupe run`) is still recognised.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && BRAND in value;
+  }
+
+  readonly [BRAND] = true;
   readonly mediaType: string;
   constructor(
     readonly body: AsyncIterable<Item>,

@@ -60,6 +60,8 @@ export interface RequestSource {
 
 type Mode = "values" | "text";
 
+const RUNNER_STREAM_BRAND: unique symbol = Symbol.for("troupe.RunnerStream");
+
 /**
  * The stream of one request. Iterate it for the results (objects, or SSE bytes with
  * `asTextEvents`), the final result last; or call `events()` for typed events; or `done()` for
@@ -76,6 +78,12 @@ type Mode = "values" | "text";
 export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Output>
   implements AsyncIterable<Item>
 {
+  /** `instanceof` answers by brand, so a stream from another copy of troupe is recognised. */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null && RUNNER_STREAM_BRAND in value;
+  }
+
+  readonly [RUNNER_STREAM_BRAND] = true;
   private request: Request | undefined;
   private consuming = false;
   private ended = false;
