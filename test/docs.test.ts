@@ -17,9 +17,14 @@ function region(file: string, name: string | undefined): string {
   const from = text.indexOf(start);
   const to = text.indexOf(end, from);
   if (from < 0 || to < 0) throw new Error(`${file} has no region ${name ?? "(unnamed)"}`);
-  const lines = text.slice(from + start.length, to).replace(/[ \t]*$/, "").split("\n");
+  const lines = text
+    .slice(from + start.length, to)
+    .replace(/[ \t]*$/, "")
+    .split("\n");
   const indent = Math.min(
-    ...lines.filter((l) => l.trim() !== "").map((l) => (/^ */.exec(l) as RegExpExecArray)[0].length),
+    ...lines
+      .filter((l) => l.trim() !== "")
+      .map((l) => (/^ */.exec(l) as RegExpExecArray)[0].length),
   );
   return lines
     .map((l) => l.slice(indent))

@@ -39,9 +39,9 @@ export interface EndpointDefinition {
  * `troupe run`) is still found.
  */
 const REGISTRY = Symbol.for("troupe.endpoints");
-const registry: WeakMap<object, EndpointDefinition[]> = ((
-  globalThis as unknown as Record<symbol, WeakMap<object, EndpointDefinition[]> | undefined>
-)[REGISTRY] ??= new WeakMap());
+const shared = globalThis as unknown as Record<symbol, WeakMap<object, EndpointDefinition[]>>;
+shared[REGISTRY] ??= new WeakMap();
+const registry = shared[REGISTRY];
 
 /**
  * Marks a method of an {@link App} as `POST <path>`; the body is validated with `input`.
