@@ -14,6 +14,8 @@ export default class PracticesWorker extends DistributedWorker<{ steps: number }
 
       // docs:start every-n
       if (step % 5 === 0) this.addStreamingResult({ step }); // every 5 steps
+      // the same, and the last step is sent too when the call ends:
+      this.addStreamingResult({ step, progress: (step + 1) / steps }, { every: 5 });
       // at most one preview every 100 ms, and always the last one:
       this.addStreamingResult({ step, preview: render(step) }, { throttle: 100 });
       // docs:end every-n

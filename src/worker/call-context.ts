@@ -35,4 +35,9 @@ export interface StreamingResultOptions {
    * practice 2 (stream every N steps) is `if (step % n === 0)`; this is its time-based form.
    */
   readonly throttle?: number;
+  /**
+   * Send only every `every`-th result of this kind (the 1st, the (n+1)th, …), and the newest one
+   * when the call ends: best practice 2's "every N steps", with the last step never lost.
+   */
+  readonly every?: number;
 }

@@ -227,11 +227,20 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
   // Checked now, so a bad result throws where the worker added it (images are checked once encoded).
   if (!images) assertSendable(result, "result");
   const interval = options?.throttle;
-  if (interval !== undefined) {
-    if (!(typeof interval === "number" && interval >= 0)) {
+  const every = options?.every;
+  if (interval !== undefined || every !== undefined) {
+    if (interval !== undefined && !(typeof interval === "number" && interval >= 0)) {
       throw new InvalidArgumentError(
         `Expected \`throttle\` to be a non-negative number of ms, got ${String(interval)}`,
       );
+    }
+    if (every !== undefined && !(Number.isSafeInteger(every) && every >= 1)) {
+      throw new InvalidArgumentError(
+        `Expected \`every\` to be a positive integer, got ${String(every)}`,
+      );
+    }
+    if (interval !== undefined && every !== undefined) {
+      throw new InvalidArgumentError("Give `throttle` or `every`, not both");
     }
     call.throttle ??= new Throttle(({ value, options: rest }) => {
       // A throttled result goes out later; a failure then fails the call.
@@ -239,7 +248,9 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
         call.lateError ??= error;
       });
     });
-    call.throttle.add(options?.latestWins ?? "", interval, { value: result, options });
+    const key = options?.latestWins ?? "";
+    if (every !== undefined) call.throttle.addEvery(key, every, { value: result, options });
+    else call.throttle.add(key, interval as number, { value: result, options });
     return resolved;
   }
   return enqueueResult(call, result, options, images);

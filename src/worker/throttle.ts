@@ -12,6 +12,8 @@ const realClock: ThrottleClock = {
 };
 
 interface Lane<T> {
+  /** Items added to this lane so far (for `addEvery`). */
+  count: number;
   lastSentAt: number;
   waiting: T | undefined;
   timer: unknown;
@@ -32,11 +34,7 @@ export class Throttle<T> {
 
   add(key: string, interval: number, item: T): void {
     const now = this.clock.now();
-    let lane = this.lanes.get(key);
-    if (lane === undefined) {
-      lane = { lastSentAt: Number.NEGATIVE_INFINITY, waiting: undefined, timer: undefined };
-      this.lanes.set(key, lane);
-    }
+    const lane = this.lane(key);
     const due = lane.lastSentAt + interval;
     if (lane.timer === undefined && now >= due) {
       lane.lastSentAt = now;
@@ -48,6 +46,34 @@ export class Throttle<T> {
       const target = lane;
       lane.timer = this.clock.setTimeout(() => this.release(target), due - now);
     }
+  }
+
+  /**
+   * Rate limit by count: the 1st, (n+1)th, (2n+1)th… item of a key go out at once; the others
+   * wait, replaced by newer ones, and the newest is sent by {@link flush} when the call ends.
+   */
+  addEvery(key: string, n: number, item: T): void {
+    const lane = this.lane(key);
+    if (lane.count++ % n === 0) {
+      lane.waiting = undefined;
+      this.send(item);
+    } else {
+      lane.waiting = item;
+    }
+  }
+
+  private lane(key: string): Lane<T> {
+    let lane = this.lanes.get(key);
+    if (lane === undefined) {
+      lane = {
+        count: 0,
+        lastSentAt: Number.NEGATIVE_INFINITY,
+        waiting: undefined,
+        timer: undefined,
+      };
+      this.lanes.set(key, lane);
+    }
+    return lane;
   }
 
   /** Sends every waiting item now (the call is ending: its newest results must not be lost). */

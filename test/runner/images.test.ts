@@ -129,10 +129,24 @@ describe("images and tensors in results", () => {
     expect(events.at(-1)).toEqual({ done: true });
   });
 
-  it("rejects a negative throttle where the worker added the result", async () => {
-    await expect(runner.stream({ op: "badThrottle" }).done()).resolves.toEqual({
-      name: "InvalidArgumentError",
-      message: "Expected `throttle` to be a non-negative number of ms, got -1",
-    });
+  it("rejects a bad throttle or every where the worker added the result", async () => {
+    await expect(runner.stream({ op: "badThrottle" }).done()).resolves.toEqual([
+      "InvalidArgumentError: Expected `throttle` to be a non-negative number of ms, got -1",
+      "InvalidArgumentError: Expected `every` to be a positive integer, got 0",
+      "InvalidArgumentError: Give `throttle` or `every`, not both",
+    ]);
+  });
+
+  it("every: sends every n-th step, and the last step when the call ends", async () => {
+    const events = await collect(runner.stream({ op: "every", count: 23, every: 5 }));
+    expect(events).toEqual([
+      { step: 0 },
+      { step: 5 },
+      { step: 10 },
+      { step: 15 },
+      { step: 20 },
+      { step: 22 },
+      { done: true },
+    ]);
   });
 });

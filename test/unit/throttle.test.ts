@@ -36,6 +36,21 @@ describe("Throttle", () => {
     expect(sent).toEqual(["a", "c", "d", "e"]);
   });
 
+  it("addEvery sends the 1st, (n+1)th, … at once, and flush() the newest of the rest", () => {
+    for (let i = 0; i < 12; i++) throttle.addEvery("step", 5, `s${i}`);
+    expect(sent).toEqual(["s0", "s5", "s10"]);
+    throttle.flush();
+    expect(sent).toEqual(["s0", "s5", "s10", "s11"]);
+    throttle.flush();
+    expect(sent).toEqual(["s0", "s5", "s10", "s11"]);
+  });
+
+  it("addEvery leaves nothing to flush when the last item went out", () => {
+    for (let i = 0; i < 6; i++) throttle.addEvery("step", 5, `s${i}`);
+    throttle.flush();
+    expect(sent).toEqual(["s0", "s5"]);
+  });
+
   it("sends everything with an interval of 0", () => {
     for (const item of ["a", "b", "c"]) throttle.add("k", 0, item);
     expect(sent).toEqual(["a", "b", "c"]);
