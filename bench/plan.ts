@@ -5,7 +5,7 @@ export const PLAN = {
   /** Sequential invokes after 200 warm-up calls. */
   invokes: 2000,
   /** Results rank 0 streams, one every `intervalMs`. */
-  paced: { count: 400, intervalMs: 5 },
+  paced: { count: 1200, intervalMs: 5 },
   /** Results rank 0 adds back-to-back, `repeats` times. */
   burst: { count: 100_000, repeats: 3 },
   cancels: 20,

@@ -74,6 +74,60 @@ export function encodeFrame(message: RunnerMessage | RankMessage): Uint8Array {
 }
 
 /**
+ * First body byte of a results frame in troupe's raw layout. MessagePack never uses 0xc1, so no
+ * MessagePack-encoded message starts with it.
+ */
+const RESULTS_TAG = 0xc1;
+const RESULTS_HEAD = 1 + 4 + 4;
+
+/**
+ * A `results` message without latest-wins keys, laid out by hand: the tag, the request id, the
+ * item count, then each already-encoded item with its length. The items are copied once, and
+ * neither side runs MessagePack over the frame: it is the hot path of every streamed result.
+ */
+export function encodeResultsFrame(id: number, items: readonly Uint8Array[]): Uint8Array {
+  let size = RESULTS_HEAD;
+  for (const item of items) size += 4 + item.byteLength;
+  const frame = new Uint8Array(HEADER_BYTES + size);
+  const view = new DataView(frame.buffer);
+  view.setUint32(0, size);
+  frame[HEADER_BYTES] = RESULTS_TAG;
+  view.setUint32(HEADER_BYTES + 1, id);
+  view.setUint32(HEADER_BYTES + 5, items.length);
+  let at = HEADER_BYTES + RESULTS_HEAD;
+  for (const item of items) {
+    view.setUint32(at, item.byteLength);
+    frame.set(item, at + 4);
+    at += 4 + item.byteLength;
+  }
+  return frame;
+}
+
+function decodeResultsBody(body: Uint8Array): unknown {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  if (body.byteLength < RESULTS_HEAD) {
+    throw new ProtocolError(`Truncated results frame of ${body.byteLength} bytes`);
+  }
+  const id = view.getUint32(1);
+  const count = view.getUint32(5);
+  const items: Uint8Array[] = [];
+  let at = RESULTS_HEAD;
+  for (let i = 0; i < count; i++) {
+    const length = at + 4 <= body.byteLength ? view.getUint32(at) : -1;
+    if (length < 0 || at + 4 + length > body.byteLength) {
+      throw new ProtocolError(`Truncated results frame: item ${i} of ${count} runs past its end`);
+    }
+    // A plain Uint8Array view (not a Buffer, even when the chunk is one), as MessagePack gives.
+    items.push(new Uint8Array(body.buffer, body.byteOffset + at + 4, length));
+    at += 4 + length;
+  }
+  if (at !== body.byteLength) {
+    throw new ProtocolError(`Results frame has ${body.byteLength - at} bytes after its last item`);
+  }
+  return { t: "results", id, items };
+}
+
+/**
  * Splits a byte stream into frames and decodes them. Feed chunks as they arrive, split anywhere;
  * `push` returns the complete messages, in order.
  */
@@ -101,7 +155,8 @@ export class FrameDecoder {
       }
       if (data.byteLength - offset - HEADER_BYTES < length) break;
       const start = offset + HEADER_BYTES;
-      out.push(packr.unpack(data.subarray(start, start + length)));
+      const body = data.subarray(start, start + length);
+      out.push(body[0] === RESULTS_TAG ? decodeResultsBody(body) : packr.unpack(body));
       offset = start + length;
     }
     if (offset < data.byteLength) {

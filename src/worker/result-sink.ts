@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import type { SerializedError } from "../errors.ts";
 import { StreamOverflowError } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
-import { encodeFrame } from "../protocol/codec.ts";
+import { encodeFrame, encodeResultsFrame } from "../protocol/codec.ts";
 
 /** Most results per frame, and most bytes: bounds the work the runner does per frame. */
 const MAX_BATCH_ITEMS = 4096;
@@ -194,11 +194,9 @@ export class ResultSink {
     }
     if (batch.length > 0) {
       this.channel.write(
-        encodeFrame(
-          hasKeys
-            ? { t: "results", id: this.requestId, items: batch, keys }
-            : { t: "results", id: this.requestId, items: batch },
-        ),
+        hasKeys
+          ? encodeFrame({ t: "results", id: this.requestId, items: batch, keys })
+          : encodeResultsFrame(this.requestId, batch),
       );
       this.lastWriteAt = this.now();
     }

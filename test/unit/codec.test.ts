@@ -3,6 +3,7 @@ import { ProtocolError, type SerializedError } from "../../src/errors.ts";
 import {
   decodeValue,
   encodeFrame,
+  encodeResultsFrame,
   encodeValue,
   FrameDecoder,
   MAX_FRAME_BYTES,
@@ -200,6 +201,59 @@ describe("FrameDecoder", () => {
     const decoder = new FrameDecoder();
     expect(decoder.push(good)).toEqual([{ t: "ready" }]);
     expect(() => decoder.push(header)).toThrow(ProtocolError);
+  });
+});
+
+describe("encodeResultsFrame (the raw layout of keyless results)", () => {
+  const items = [encodeValue({ i: 0 }), new Uint8Array(0), encodeValue("é".repeat(300))];
+
+  it("decodes to the same message a MessagePack frame gives, across any chunk boundaries", () => {
+    const frames = concatBytes([
+      encodeResultsFrame(7, items),
+      encodeFrame({ t: "log", level: "info", msg: "between" }),
+      encodeResultsFrame(8, []),
+    ]);
+    const random = mulberry32(11);
+    for (let round = 0; round < 50; round++) {
+      const decoder = new FrameDecoder();
+      const out = unevenChunks(frames, random, 17).flatMap((chunk) => decoder.push(chunk));
+      const bytes = (m: unknown) => {
+        const message = parseRankMessage(m);
+        return message.t === "results"
+          ? { ...message, items: message.items.map((item) => [...item]) }
+          : message;
+      };
+      expect(out.map(bytes)).toEqual([
+        { t: "results", id: 7, items: items.map((item) => [...item]) },
+        { t: "log", level: "info", msg: "between" },
+        { t: "results", id: 8, items: [] },
+      ]);
+      expect(decoder.buffered).toBe(0);
+    }
+  });
+
+  it("gives plain Uint8Array items, even from a Buffer chunk", () => {
+    const [message] = new FrameDecoder().push(Buffer.from(encodeResultsFrame(1, items)));
+    const decoded = parseRankMessage(message) as unknown as { items: Uint8Array[] };
+    expect(decoded.items.every((item) => item.constructor === Uint8Array)).toBe(true);
+    expect(decodeValue(decoded.items[2] as Uint8Array)).toBe("é".repeat(300));
+  });
+
+  it("rejects an item that runs past the frame, and bytes after the last item", () => {
+    const frame = encodeResultsFrame(1, [new Uint8Array([1, 2, 3])]);
+    const view = new DataView(frame.buffer);
+    const lying = frame.slice();
+    new DataView(lying.buffer).setUint32(4 + 9, 50);
+    expect(() => new FrameDecoder().push(lying)).toThrow(/item 0 of 1 runs past its end/);
+    const moreItems = frame.slice();
+    new DataView(moreItems.buffer).setUint32(4 + 5, 2);
+    expect(() => new FrameDecoder().push(moreItems)).toThrow(/item 1 of 2 runs past its end/);
+    const fewer = frame.slice();
+    new DataView(fewer.buffer).setUint32(4 + 5, 0);
+    expect(() => new FrameDecoder().push(fewer)).toThrow(/7 bytes after its last item/);
+    const short = new Uint8Array([0, 0, 0, 3, 0xc1, 0, 0]);
+    expect(() => new FrameDecoder().push(short)).toThrow(/Truncated results frame of 3 bytes/);
+    expect(view.getUint32(0)).toBe(frame.byteLength - 4);
   });
 });
 
