@@ -44,6 +44,21 @@ export function blurOf(step: number, steps: number, size: number): number {
  * A preview picture: `pixels` blurred by `sigma` (sharp, on libuv's thread pool). Returned as raw
  * pixels, which the rank encodes as a JPEG when it streams them.
  */
+/**
+ * The same preview, not yet computed: a sharp pipeline troupe runs (blur, then JPEG) on the
+ * rank's thread pool when the result is streamed, while the rank goes on rendering.
+ */
+export function blurredLater(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  sigma: number,
+): Image | sharp.Sharp {
+  const size = { width, height, channels: 3 } as const;
+  if (sigma < 0.3) return Image.fromPixels(pixels, size);
+  return sharp(pixels, { raw: size }).blur(sigma);
+}
+
 export async function blurred(
   pixels: Uint8Array,
   width: number,

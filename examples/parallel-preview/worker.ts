@@ -1,5 +1,5 @@
 import { type CallContext, DistributedWorker, Image, Tensor } from "../../src/index.ts";
-import { blurOf, blurred, tileGrid } from "./grid.ts";
+import { blurOf, blurredLater, tileGrid } from "./grid.ts";
 import { addSample, bandOf, type Scene, sceneOf, toPixels } from "./lyapunov.ts";
 
 /** Rank 0 gathers the ranks' pictures and streams a preview every this many steps. */
@@ -95,13 +95,19 @@ export default class ParallelPreviewWorker extends DistributedWorker<
         ? Array.from({ length: this.worldSize }, () => new Uint8Array(share.slotBytes))
         : undefined;
 
+    let encoding: Promise<void> | undefined;
     for (let step = 0; step < steps; step++) {
       ctx.signal.throwIfAborted();
       for (const [i, scene] of share.scenes.entries()) {
         addSample(sums[i] as Float32Array, scene, { width: size, height: size, top, bottom }, step);
       }
       const progress: Progress = { step, steps, progress: (step + 1) / steps };
-      if (this.rank === 0) await this.addStreamingResult(progress);
+      // Awaited only while no preview is being encoded: the outbox keeps the order either way,
+      // and waiting for an encode here would idle this rank (and, at the barrier, the others).
+      if (this.rank === 0) {
+        const added = this.addStreamingResult(progress);
+        if (encoding === undefined) await added;
+      }
       const last = step === steps - 1;
       if (!last && step % PREVIEW_EVERY !== 0) continue;
 
@@ -115,17 +121,23 @@ export default class ParallelPreviewWorker extends DistributedWorker<
         return this.finish(input, count, parts, performance.now() - started);
       }
       if (parts !== undefined) {
+        // One preview in flight at a time, so a slow consumer still holds rank 0 back.
+        await encoding;
         const grid = this.assemble(input, count, parts);
-        const preview = await blurred(
+        const preview = blurredLater(
           grid.pixels,
           grid.width,
           grid.height,
           blurOf(step, steps, size),
         );
-        await this.addStreamingResult(
-          { ...progress, preview, worldSize: this.worldSize },
+        // Blurred and encoded on the thread pool while the ranks render the next steps.
+        // troupe turns the sharp pipeline into an encoded Image before it leaves the rank.
+        encoding = this.addStreamingResult(
+          { ...progress, preview: preview as Image, worldSize: this.worldSize },
           input.previews === "all" ? {} : { latestWins: "preview" },
-        );
+        ).finally(() => {
+          encoding = undefined;
+        });
       }
       await this.dist.barrier();
     }
