@@ -41,14 +41,11 @@ export function blurOf(step: number, steps: number, size: number): number {
 }
 
 /**
- * A preview picture: `pixels` blurred by `sigma` (sharp, on libuv's thread pool). Returned as raw
- * pixels, which the rank encodes as a JPEG when it streams them.
+ * A preview picture: `pixels` blurred by `sigma`. Returned not yet computed, as a sharp pipeline
+ * that troupe runs (blur, then JPEG) on the rank's thread pool when the result is streamed, while
+ * the rank goes on rendering; below sigma 0.3, where a blur would not show, as raw pixels.
  */
-/**
- * The same preview, not yet computed: a sharp pipeline troupe runs (blur, then JPEG) on the
- * rank's thread pool when the result is streamed, while the rank goes on rendering.
- */
-export function blurredLater(
+export function blurred(
   pixels: Uint8Array,
   width: number,
   height: number,
@@ -57,17 +54,4 @@ export function blurredLater(
   const size = { width, height, channels: 3 } as const;
   if (sigma < 0.3) return Image.fromPixels(pixels, size);
   return sharp(pixels, { raw: size }).blur(sigma);
-}
-
-export async function blurred(
-  pixels: Uint8Array,
-  width: number,
-  height: number,
-  sigma: number,
-): Promise<Image> {
-  const size = { width, height, channels: 3 } as const;
-  // sharp's Gaussian needs sigma ≥ 0.3; below that a blur would not show anyway.
-  if (sigma < 0.3) return Image.fromPixels(pixels, size);
-  const blurredPixels = await sharp(pixels, { raw: size }).blur(sigma).raw().toBuffer();
-  return Image.fromPixels(blurredPixels, size);
 }

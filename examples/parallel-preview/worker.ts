@@ -1,5 +1,5 @@
 import { type CallContext, DistributedWorker, Image, Tensor } from "../../src/index.ts";
-import { blurOf, blurredLater, tileGrid } from "./grid.ts";
+import { blurOf, blurred, tileGrid } from "./grid.ts";
 import { addSample, bandOf, type Scene, sceneOf, toPixels } from "./lyapunov.ts";
 
 /** Rank 0 gathers the ranks' pictures and streams a preview every this many steps. */
@@ -124,12 +124,7 @@ export default class ParallelPreviewWorker extends DistributedWorker<
         // One preview in flight at a time, so a slow consumer still holds rank 0 back.
         await encoding;
         const grid = this.assemble(input, count, parts);
-        const preview = blurredLater(
-          grid.pixels,
-          grid.width,
-          grid.height,
-          blurOf(step, steps, size),
-        );
+        const preview = blurred(grid.pixels, grid.width, grid.height, blurOf(step, steps, size));
         // Blurred and encoded on the thread pool while the ranks render the next steps.
         // troupe turns the sharp pipeline into an encoded Image before it leaves the rank.
         encoding = this.addStreamingResult(
