@@ -1,7 +1,6 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { setTimeout as delay } from "node:timers/promises";
+import { basename, dirname, join } from "node:path";
 import { DistributedRunner, type DistributedRunnerOptions, type Logger } from "../src/index.ts";
 import type ScenarioWorker from "./fixtures/scenario-worker.ts";
 
@@ -66,7 +65,40 @@ export function isRunning(pid: number): boolean {
   }
 }
 
-/** Resolves once `path` exists: a worker in another process uses a file to say it got somewhere. */
-export async function waitForFile(path: string): Promise<void> {
-  while (!existsSync(path)) await delay(5);
+/**
+ * Resolves once `path` exists (a rank in another process writes it to say it got somewhere),
+ * woken by the directory's change events; rejects with `failure` if it has not appeared within
+ * `within` ms, so a test that waits for a rank that never comes fails with a reason instead of
+ * the test's bare timeout.
+ */
+export async function waitForFile(
+  path: string,
+  failure = "the file never appeared",
+  within = 10_000,
+): Promise<void> {
+  const watcher = watch(dirname(path));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${failure} (no ${path} after ${within} ms)`)),
+        within,
+      );
+      const check = () => {
+        if (!existsSync(path)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      watcher.on("change", (_type, name) => {
+        if (name === null || String(name) === basename(path)) check();
+      });
+      watcher.on("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      // After the watcher is in place, so a file written in between is not missed.
+      check();
+    });
+  } finally {
+    watcher.close();
+  }
 }

@@ -4,10 +4,9 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerHandle, serve } from "../../src/app/index.ts";
 import { previewApp } from "../fixtures/browser/preview-app.ts";
-import { tempDir } from "../helpers.ts";
+import { tempDir, waitForFile } from "../helpers.ts";
 import { launchChromium } from "./chromium.ts";
 import { openPlayground, settled } from "./playground-page.ts";
-import { untilFile } from "./until-file.ts";
 
 const SCREENSHOTS = new URL("../../test-results/browser/", import.meta.url);
 
@@ -211,7 +210,7 @@ describe("the playground served by a troupe app", () => {
     await expectEnd(page, "cancelled");
     await Promise.all(
       [0, 1].map((rank) =>
-        untilFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
+        waitForFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
       ),
     );
     expect(readFileSync(markerPath(requestId, 0), "utf8")).toMatch(/^AbortError: /);
@@ -229,12 +228,12 @@ describe("the playground served by a troupe app", () => {
     const requestId = (await page.getByTestId("request-id").textContent()) ?? "";
     expect(requestId).toMatch(/^playground-[0-9a-f]{32}$/);
     // Only the ranks can say that the call reached them; they answer nothing until cancelled.
-    await untilFile(markerPath(requestId, 0, "holding"), "the call never reached rank 0");
+    await waitForFile(markerPath(requestId, 0, "holding"), "the call never reached rank 0");
     await page.getByTestId("cancel").click();
     await expectEnd(page, "cancelled");
     await Promise.all(
       [0, 1].map((rank) =>
-        untilFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
+        waitForFile(markerPath(requestId, rank), `rank ${rank} was not cancelled`),
       ),
     );
     expect(errors).toEqual([]);
