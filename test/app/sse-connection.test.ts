@@ -1,32 +1,7 @@
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { type HeartbeatTimers, SseConnection } from "../../src/app/sse-connection.ts";
-
-/** A socket that records its writes; `full` makes it report backpressure. */
-class FakeSocket extends EventEmitter {
-  writes: string[] = [];
-  writableNeedDrain = false;
-  destroyed = false;
-  ended = false;
-  setNoDelay(): this {
-    return this;
-  }
-  write(chunk: Uint8Array | string): boolean {
-    this.writes.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
-    return !this.writableNeedDrain;
-  }
-  end(callback?: () => void): this {
-    this.ended = true;
-    callback?.();
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    this.emit("close");
-    return this;
-  }
-}
+import { FakeSocket } from "./fake-socket.ts";
 
 function manualTimers(): HeartbeatTimers & { tick(): void; cleared: boolean } {
   let callback: (() => void) | undefined;

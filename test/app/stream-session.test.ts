@@ -1,29 +1,9 @@
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SseConnection } from "../../src/app/sse-connection.ts";
 import { StreamSession } from "../../src/app/stream-session.ts";
 import type { SourceItem } from "../../src/app/stream-source.ts";
-
-class FakeSocket extends EventEmitter {
-  writableNeedDrain = false;
-  destroyed = false;
-  setNoDelay(): this {
-    return this;
-  }
-  write(): boolean {
-    return true;
-  }
-  end(callback?: () => void): this {
-    callback?.();
-    return this;
-  }
-  destroy(): this {
-    this.destroyed = true;
-    this.emit("close");
-    return this;
-  }
-}
+import { FakeSocket } from "./fake-socket.ts";
 
 /** A source whose items the test hands over one at a time. */
 function manualSource() {
