@@ -1,12 +1,10 @@
-import { InvalidArgumentError } from "../../errors.ts";
 import type { TypedArray } from "../dtype.ts";
-import { OpCode } from "../engine/descriptor.ts";
 import type { OperationOptions } from "../engine/group-info.ts";
 import type { GroupHandle } from "../engine/run-collective.ts";
 import { CopySink } from "../engine/sinks.ts";
 import { CollectiveMismatchError } from "../errors.ts";
-import { bytes, optionsArgument, rankArgument, tensorArgument } from "./arguments.ts";
-import { P2P_ACK_TAG, P2P_TAG, pairOf } from "./point-to-point.ts";
+import { bytes } from "./arguments.ts";
+import { P2P_ACK_TAG, P2P_TAG, startPointToPoint } from "./point-to-point.ts";
 
 /** Options of `recv`. */
 export interface RecvOptions extends OperationOptions {
@@ -16,20 +14,7 @@ export interface RecvOptions extends OperationOptions {
 
 /** Receives into `tensor`, in place, what rank `src` sends with `send({ dst })`. */
 export async function recv(group: GroupHandle, tensor: TypedArray, options: RecvOptions) {
-  const dtype = tensorArgument(tensor, "tensor");
-  const checked = optionsArgument(options, "recv");
-  const src = rankArgument(checked?.src, "src", group);
-  if (src === group.index)
-    throw new InvalidArgumentError(`Expected \`src\` to be another rank than this one, got ${src}`);
-  const from = group.info.ranks[src] as number;
-  const desc = { op: OpCode.recv, dtype: dtype.code, count: tensor.length, root: src, reduceOp: 0 };
-  const { ctx, done } = group.comm.startOp(
-    pairOf(group, src),
-    desc,
-    checked,
-    group.timeout,
-    `r:${group.info.id}:${from}`,
-  );
+  const { dtype, peer: from, ctx, done } = startPointToPoint(group, tensor, options, "recv");
   try {
     try {
       await ctx.recv(from, new CopySink(bytes(tensor), dtype), P2P_TAG);

@@ -1,12 +1,10 @@
-import { InvalidArgumentError } from "../../errors.ts";
 import type { TypedArray } from "../dtype.ts";
-import { OpCode } from "../engine/descriptor.ts";
 import type { OperationOptions } from "../engine/group-info.ts";
 import type { GroupHandle } from "../engine/run-collective.ts";
 import { AllocSink } from "../engine/sinks.ts";
 import { CollectiveMismatchError } from "../errors.ts";
-import { bytes, optionsArgument, rankArgument, tensorArgument } from "./arguments.ts";
-import { P2P_ACK_TAG, P2P_TAG, pairOf } from "./point-to-point.ts";
+import { bytes } from "./arguments.ts";
+import { P2P_ACK_TAG, P2P_TAG, startPointToPoint } from "./point-to-point.ts";
 
 /** Options of `send`. */
 export interface SendOptions extends OperationOptions {
@@ -20,20 +18,7 @@ export interface SendOptions extends OperationOptions {
  * `COLLECTIVE_MISMATCH` if the receiver expected another size or dtype.
  */
 export async function send(group: GroupHandle, tensor: TypedArray, options: SendOptions) {
-  const dtype = tensorArgument(tensor, "tensor");
-  const checked = optionsArgument(options, "send");
-  const dst = rankArgument(checked?.dst, "dst", group);
-  if (dst === group.index)
-    throw new InvalidArgumentError(`Expected \`dst\` to be another rank than this one, got ${dst}`);
-  const to = group.info.ranks[dst] as number;
-  const desc = { op: OpCode.send, dtype: dtype.code, count: tensor.length, root: dst, reduceOp: 0 };
-  const { ctx, done } = group.comm.startOp(
-    pairOf(group, dst),
-    desc,
-    checked,
-    group.timeout,
-    `s:${group.info.id}:${to}`,
-  );
+  const { dtype, peer: to, ctx, done } = startPointToPoint(group, tensor, options, "send");
   try {
     const ack = new AllocSink();
     const receipt = ctx.recv(to, ack, P2P_ACK_TAG);
