@@ -5,58 +5,103 @@ import { InvalidPayloadError } from "../errors.ts";
  * Throws an {@link InvalidPayloadError} naming the first value in `value` that cannot cross a
  * process boundary: a function, a symbol, a cycle, or an object troupe cannot rebuild (a class
  * instance other than the built-ins below). `label` names the root in the message.
+ *
+ * `stop`, when given, sees each object before it is checked: where it returns `true` the check
+ * ends and `assertSendable` returns `true`, and the caller checks `value` again once it has dealt
+ * with that object (a rank encodes the images in a result, then checks the encoded copy). One walk
+ * does both jobs, which counts on the path of every streamed result. Returns `false` when all of
+ * `value` was checked.
  */
-export function assertSendable(value: unknown, label: string): void {
-  // The fast walk builds no paths; only a value that fails it is walked again to name the spot.
-  if (isSendable(value, undefined)) return;
-  const problem = findUnsendable(value, label, new Set());
-  if (problem !== undefined) throw new InvalidPayloadError(problem);
+export function assertSendable(
+  value: unknown,
+  label: string,
+  stop?: (object: object) => boolean,
+): boolean {
+  // The fast walk keeps no ancestors and builds no paths: it gives up past FAST_DEPTH, where a
+  // cycle may be, and on the first bad value; the exact walk then finds and names it.
+  const fast = walk(value, 0, stop);
+  if (fast !== FAILED) return fast === STOPPED;
+  const found = findUnsendable(value, label, new Set(), stop);
+  if (typeof found === "string") throw new InvalidPayloadError(found);
+  return found === STOP;
 }
 
-function isSendable(value: unknown, ancestors: Set<object> | undefined): boolean {
-  if (typeof value === "function" || typeof value === "symbol") return false;
-  if (typeof value !== "object" || value === null) return true;
-  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date)
-    return true;
-  if (isPayloadObject(value)) return true;
-  if (value instanceof RegExp || value instanceof Error) return true;
-  const seen = ancestors ?? new Set<object>();
-  if (seen.has(value)) return false;
-  seen.add(value);
-  let ok = true;
-  if (Array.isArray(value)) {
-    for (let i = 0; ok && i < value.length; i++) ok = isSendable(value[i], seen);
-  } else if (value instanceof Map) {
-    for (const [key, entry] of value) {
-      if ((typeof key !== "string" && typeof key !== "number") || !isSendable(entry, seen)) {
-        ok = false;
-        break;
-      }
-    }
-  } else if (value instanceof Set) {
-    for (const entry of value) {
-      if (!isSendable(entry, seen)) {
-        ok = false;
-        break;
-      }
-    }
-  } else {
-    const proto = Object.getPrototypeOf(value) as unknown;
-    if (proto !== Object.prototype && proto !== null) ok = false;
-    else {
-      for (const key in value) {
-        if (!isSendable((value as Record<string, unknown>)[key], seen)) {
-          ok = false;
-          break;
-        }
-      }
-    }
+/** Levels the fast walk goes down before it hands over to the exact one. */
+const FAST_DEPTH = 64;
+const OK = 0;
+const STOPPED = 1;
+const FAILED = 2;
+
+function walk(
+  value: unknown,
+  depth: number,
+  stop: ((object: object) => boolean) | undefined,
+): number {
+  if (typeof value !== "object") {
+    return typeof value === "function" || typeof value === "symbol" ? FAILED : OK;
   }
-  seen.delete(value);
-  return ok;
+  if (value === null) return OK;
+  if (stop?.(value)) return STOPPED;
+  // Plain objects and arrays first: nearly every result is made of them.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto === Object.prototype || proto === null) {
+    if (depth === FAST_DEPTH) return FAILED;
+    for (const key in value) {
+      const found = walk((value as Record<string, unknown>)[key], depth + 1, stop);
+      if (found !== OK) return found;
+    }
+    return OK;
+  }
+  if (Array.isArray(value)) {
+    if (depth === FAST_DEPTH) return FAILED;
+    for (let i = 0; i < value.length; i++) {
+      const found = walk(value[i], depth + 1, stop);
+      if (found !== OK) return found;
+    }
+    return OK;
+  }
+  if (isLeafObject(value)) return OK;
+  if (value instanceof Map) {
+    if (depth === FAST_DEPTH) return FAILED;
+    for (const [key, entry] of value) {
+      if (typeof key !== "string" && typeof key !== "number") return FAILED;
+      const found = walk(entry, depth + 1, stop);
+      if (found !== OK) return found;
+    }
+    return OK;
+  }
+  if (value instanceof Set) {
+    if (depth === FAST_DEPTH) return FAILED;
+    for (const entry of value) {
+      const found = walk(entry, depth + 1, stop);
+      if (found !== OK) return found;
+    }
+    return OK;
+  }
+  return FAILED;
 }
 
-function findUnsendable(value: unknown, path: string, ancestors: Set<object>): string | undefined {
+/** Objects sent whole, without looking inside: bytes, dates, and the classes troupe rebuilds. */
+function isLeafObject(value: object): boolean {
+  return (
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof Date ||
+    value instanceof RegExp ||
+    value instanceof Error ||
+    isPayloadObject(value)
+  );
+}
+
+/** What the exact walk returns where `stop` claimed an object. */
+const STOP: unique symbol = Symbol("stop");
+
+function findUnsendable(
+  value: unknown,
+  path: string,
+  ancestors: Set<object>,
+  stop: ((object: object) => boolean) | undefined,
+): string | typeof STOP | undefined {
   switch (typeof value) {
     case "function":
       return `Expected \`${path}\` to be data that can be sent to another process, got a function`;
@@ -68,15 +113,8 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
       return undefined;
   }
   if (value === null) return undefined;
-  if (
-    ArrayBuffer.isView(value) ||
-    value instanceof ArrayBuffer ||
-    value instanceof Date ||
-    isPayloadObject(value)
-  ) {
-    return undefined;
-  }
-  if (value instanceof RegExp || value instanceof Error) return undefined;
+  if (stop?.(value)) return STOP;
+  if (isLeafObject(value)) return undefined;
   if (ancestors.has(value)) {
     return `Expected \`${path}\` to be data that can be sent to another process, got a reference cycle`;
   }
@@ -84,7 +122,7 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const found = findUnsendable(value[i], `${path}[${i}]`, ancestors);
+        const found = findUnsendable(value[i], `${path}[${i}]`, ancestors, stop);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -94,7 +132,7 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
         if (typeof key !== "string" && typeof key !== "number") {
           return `Expected the keys of Map \`${path}\` to be strings or numbers (a Map arrives as a plain object), got ${typeof key === "object" ? "an object" : typeof key}`;
         }
-        const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors);
+        const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors, stop);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -102,7 +140,7 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
     if (value instanceof Set) {
       let i = 0;
       for (const entry of value) {
-        const found = findUnsendable(entry, `${path}.<set item ${i++}>`, ancestors);
+        const found = findUnsendable(entry, `${path}.<set item ${i++}>`, ancestors, stop);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -117,6 +155,7 @@ function findUnsendable(value: unknown, path: string, ancestors: Set<object>): s
         (value as Record<string, unknown>)[key],
         `${path}.${key}`,
         ancestors,
+        stop,
       );
       if (found !== undefined) return found;
     }

@@ -2,7 +2,7 @@
  * Framing between the runner and its ranks: each frame is a 4-byte big-endian length followed by
  * one MessagePack-encoded message. Pure functions and a push-based decoder; no I/O.
  */
-import { addExtension, Packr } from "msgpackr";
+import { addExtension, Packr, RESERVE_START_SPACE } from "msgpackr";
 import { Image, type ImageChannels, type ImageFormat } from "../encoding/image.ts";
 import type { TensorDType } from "../encoding/npy.ts";
 import { Tensor } from "../encoding/tensor.ts";
@@ -103,6 +103,30 @@ export function encodeResultsFrame(id: number, items: readonly Uint8Array[]): Ui
   return frame;
 }
 
+/** Bytes of a one-result frame before the result: length, tag, request id, count, item length. */
+export const RESULT_FRAME_OVERHEAD = HEADER_BYTES + RESULTS_HEAD + 4;
+
+/**
+ * A results frame of one result, in the layout of {@link encodeResultsFrame}, with the result
+ * encoded straight after the header MessagePack leaves room for: one encode, no copy.
+ */
+export function encodeResultFrame(id: number, value: unknown): Uint8Array {
+  const frame: Uint8Array = packr.pack(value, RESERVE_START_SPACE | RESULT_FRAME_OVERHEAD);
+  writeUint32(frame, 0, frame.byteLength - HEADER_BYTES);
+  frame[HEADER_BYTES] = RESULTS_TAG;
+  writeUint32(frame, HEADER_BYTES + 1, id);
+  writeUint32(frame, HEADER_BYTES + 5, 1);
+  writeUint32(frame, HEADER_BYTES + 9, frame.byteLength - RESULT_FRAME_OVERHEAD);
+  return frame;
+}
+
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = value >>> 16;
+  bytes[offset + 2] = value >>> 8;
+  bytes[offset + 3] = value;
+}
+
 function decodeResultsBody(body: Uint8Array): unknown {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   if (body.byteLength < RESULTS_HEAD) {
@@ -129,52 +153,110 @@ function decodeResultsBody(body: Uint8Array): unknown {
 
 /**
  * Splits a byte stream into frames and decodes them. Feed chunks as they arrive, split anywhere;
- * `push` returns the complete messages, in order.
+ * `push` returns the complete messages, in order. It copies whatever it keeps, so the caller may
+ * reuse a chunk's memory as soon as `push` returns (a socket reading into one buffer does).
  */
 export class FrameDecoder {
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  /** The first bytes of a length header split across chunks. */
+  private readonly header = new Uint8Array(HEADER_BYTES);
+  private headerBytes = 0;
+  /** The body length of the frame arriving across chunks, or -1 when none is. */
+  private bodyLength = -1;
+  /** That frame's body so far, as copies of the chunks it came in. */
+  private parts: Uint8Array[] = [];
+  private partBytes = 0;
 
   push(chunk: Uint8Array): unknown[] {
-    let data: Uint8Array;
-    if (this.pendingBytes === 0) {
-      data = chunk;
-    } else {
-      this.pending.push(chunk);
-      data = concat(this.pending, this.pendingBytes + chunk.byteLength);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
     const out: unknown[] = [];
-    let offset = 0;
-    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    while (data.byteLength - offset >= HEADER_BYTES) {
-      const length = view.getUint32(offset);
-      if (length > MAX_FRAME_BYTES) {
-        throw new ProtocolError(`Frame of ${length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
-      }
-      if (data.byteLength - offset - HEADER_BYTES < length) break;
-      const start = offset + HEADER_BYTES;
-      const body = data.subarray(start, start + length);
-      out.push(body[0] === RESULTS_TAG ? decodeResultsBody(body) : packr.unpack(body));
-      offset = start + length;
+    const end = chunk.byteLength;
+    let at = 0;
+    // First finish the frame an earlier chunk began: its header, then its body.
+    if (this.headerBytes > 0) {
+      at = Math.min(HEADER_BYTES - this.headerBytes, end);
+      this.header.set(chunk.subarray(0, at), this.headerBytes);
+      this.headerBytes += at;
+      if (this.headerBytes < HEADER_BYTES) return out;
+      this.headerBytes = 0;
+      this.bodyLength = frameLength(this.header, 0);
+      this.partBytes = 0;
     }
-    if (offset < data.byteLength) {
-      // Copy the tail so the (possibly large) chunk it came from can be collected.
-      const rest = data.slice(offset);
-      this.pending.push(rest);
-      this.pendingBytes = rest.byteLength;
+    if (this.bodyLength >= 0) {
+      const take = Math.min(this.bodyLength - this.partBytes, end - at);
+      if (take > 0) this.parts.push(copy(chunk, at, at + take));
+      this.partBytes += take;
+      at += take;
+      if (this.partBytes < this.bodyLength) return out;
+      const body = this.parts.length === 1 ? (this.parts[0] as Uint8Array) : concat(this.parts);
+      this.parts = [];
+      this.bodyLength = -1;
+      out.push(decodeBody(body));
+    }
+    // Then every whole frame in the chunk, from one copy of the bytes they span.
+    let span = at;
+    while (end - span >= HEADER_BYTES) {
+      const length = frameLength(chunk, span);
+      if (end - span - HEADER_BYTES < length) break;
+      span += HEADER_BYTES + length;
+    }
+    if (span > at) {
+      const frames = copy(chunk, at, span);
+      for (let offset = 0; offset < frames.byteLength; ) {
+        const start = offset + HEADER_BYTES;
+        offset = start + frameLength(frames, offset);
+        out.push(decodeBody(frames.subarray(start, offset)));
+      }
+    }
+    // And keep the start of the next one.
+    if (end - span >= HEADER_BYTES) {
+      this.bodyLength = frameLength(chunk, span);
+      this.parts = [copy(chunk, span + HEADER_BYTES, end)];
+      this.partBytes = end - span - HEADER_BYTES;
+    } else if (end > span) {
+      this.header.set(chunk.subarray(span, end));
+      this.headerBytes = end - span;
     }
     return out;
   }
 
   /** Bytes of an incomplete frame held back. */
   get buffered(): number {
-    return this.pendingBytes;
+    return this.bodyLength >= 0 ? HEADER_BYTES + this.partBytes : this.headerBytes;
   }
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
+/** The body length a frame header at `offset` announces, checked against MAX_FRAME_BYTES. */
+function frameLength(bytes: Uint8Array, offset: number): number {
+  const length =
+    ((bytes[offset] as number) * 0x1000000 +
+      (((bytes[offset + 1] as number) << 16) |
+        ((bytes[offset + 2] as number) << 8) |
+        (bytes[offset + 3] as number))) >>>
+    0;
+  if (length > MAX_FRAME_BYTES) {
+    throw new ProtocolError(`Frame of ${length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+  }
+  return length;
+}
+
+function decodeBody(body: Uint8Array): unknown {
+  return body[0] === RESULTS_TAG ? decodeResultsBody(body) : packr.unpack(body);
+}
+
+/**
+ * A copy of `bytes[start, end)` (a Buffer's `slice` would be a view). Small copies come from
+ * Node's shared buffer pool, so a frame of one result costs no allocation of its own; and a new
+ * `Uint8Array` of a few bytes would live on V8's heap, where taking its `.buffer` (as the results
+ * layout does) moves it out first.
+ */
+function copy(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const out = Buffer.allocUnsafe(end - start);
+  out.set(bytes.subarray(start, end));
+  return out;
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.byteLength;
   const out = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) {

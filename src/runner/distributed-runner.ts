@@ -25,6 +25,7 @@ import { assertSendable } from "../internal/sendable.ts";
 import { decodeValue, encodeValue } from "../protocol/codec.ts";
 import type { RankMessage } from "../protocol/messages.ts";
 import type { DistributedWorker } from "../worker/distributed-worker.ts";
+import { closeChannel, openChannels } from "./channel.ts";
 import { EventBuffer } from "./event-buffer.ts";
 import { freePort } from "./free-port.ts";
 import { detectGpus } from "./gpus.ts";
@@ -318,7 +319,11 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     const abort = AbortSignal.any(signals);
     const gpus = await this.resolveGpus();
     const masterPort = this.options.masterPort ?? (await freePort(this.options.masterAddr));
-    abort.throwIfAborted();
+    const channels = await openChannels(this.options.worldSize);
+    if (abort.aborted) {
+      for (const channel of channels) closeChannel(channel);
+      abort.throwIfAborted();
+    }
     const group = new RankGroup({
       generation: ++this.generation,
       worldSize: this.options.worldSize,
@@ -338,6 +343,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       hideGpus: gpus.hide,
       masterAddr: this.options.masterAddr,
       masterPort,
+      channels,
       onMessage: (g, rank, message) => this.onRankMessage(g, rank, message),
       onExit: (g, rank, exit) => this.onRankExit(g, rank, exit),
       onProtocolError: (g, rank, error) => this.onProtocolError(g, rank, error),

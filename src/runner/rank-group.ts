@@ -1,5 +1,6 @@
 import { deferred, quiet } from "../internal/deferred.ts";
 import type { RankConfig, RankMessage } from "../protocol/messages.ts";
+import type { RankChannel } from "./channel.ts";
 import { type RankExit, RankProcess } from "./rank-process.ts";
 
 export interface RankGroupOptions {
@@ -17,6 +18,8 @@ export interface RankGroupOptions {
   readonly hideGpus: boolean;
   readonly masterAddr: string;
   readonly masterPort: number;
+  /** One control channel per rank, from `openChannels`. */
+  readonly channels: readonly RankChannel[];
   readonly onMessage: (group: RankGroup, rank: number, message: RankMessage) => void;
   readonly onExit: (group: RankGroup, rank: number, exit: RankExit) => void;
   readonly onProtocolError: (group: RankGroup, rank: number, error: unknown) => void;
@@ -64,6 +67,7 @@ export class RankGroup {
         nodeArgs: options.nodeArgs,
         cwd: options.cwd,
         env,
+        channel: options.channels[rank] as RankChannel,
         onMessage: (message) => options.onMessage(this, rank, message),
         onProtocolError: (error) => options.onProtocolError(this, rank, error),
       });

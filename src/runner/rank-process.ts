@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import type { Socket } from "node:net";
 import { encodeFrame, FrameDecoder, parseRankMessage } from "../protocol/codec.ts";
 import type { RankMessage, RunnerMessage } from "../protocol/messages.ts";
+import type { RankChannel } from "./channel.ts";
 
 /** Debian's `setpriv` (util-linux) sets PR_SET_PDEATHSIG, so a rank dies with the runner even when its event loop is busy. */
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
@@ -16,6 +16,8 @@ export interface RankProcessOptions {
   readonly entry: string;
   readonly cwd: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The control channel; its far end becomes the process's fd 3. */
+  readonly channel: RankChannel;
   readonly onMessage: (message: RankMessage) => void;
   readonly onProtocolError: (error: unknown) => void;
 }
@@ -25,7 +27,7 @@ export interface RankExit {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** One rank's process and its control channel (a socket pair on the child's fd 3). */
+/** One rank's process and its control channel (a connected Unix socket on the child's fd 3). */
 export class RankProcess {
   readonly rank: number;
   readonly pid: number | undefined;
@@ -34,7 +36,7 @@ export class RankProcess {
   exit: RankExit | undefined;
 
   private readonly child: ChildProcess;
-  private readonly channel: Socket;
+  private readonly channel: RankChannel["socket"];
   private readonly decoder = new FrameDecoder();
   private paused = false;
 
@@ -45,13 +47,41 @@ export class RankProcess {
       SETPRIV === undefined
         ? [process.execPath, args]
         : [SETPRIV, ["--pdeathsig", "KILL", "--", process.execPath, ...args]];
-    this.child = spawn(command, commandArgs, {
-      cwd: options.cwd,
-      env: options.env,
-      stdio: ["ignore", "inherit", "inherit", "pipe"],
-    });
+    const { channel } = options;
+    channel.onChunk = (chunk) => {
+      let messages: unknown[];
+      try {
+        messages = this.decoder.push(chunk);
+      } catch (error) {
+        options.onProtocolError(error);
+        return;
+      }
+      for (const raw of messages) {
+        let message: RankMessage;
+        try {
+          message = parseRankMessage(raw);
+        } catch (error) {
+          options.onProtocolError(error);
+          continue;
+        }
+        options.onMessage(message);
+      }
+    };
+    try {
+      this.child = spawn(command, commandArgs, {
+        cwd: options.cwd,
+        env: options.env,
+        stdio: ["ignore", "inherit", "inherit", channel.remote],
+      });
+    } catch (error) {
+      channel.socket.destroy();
+      throw error;
+    } finally {
+      // The child holds its own copy now; the channel reaches end-of-file once the child's is closed.
+      channel.remote.destroy();
+    }
     this.pid = this.child.pid;
-    this.channel = this.child.stdio[3] as Socket;
+    this.channel = channel.socket;
     this.channel.on("end", () => this.channel.destroy());
     this.exited = new Promise((resolve) => {
       // Report the exit only once the channel is drained, so that a message the rank sent just
@@ -78,25 +108,6 @@ export class RankProcess {
         channelClosed = true;
         settle();
       });
-    });
-    this.channel.on("data", (chunk: Buffer) => {
-      let messages: unknown[];
-      try {
-        messages = this.decoder.push(chunk);
-      } catch (error) {
-        options.onProtocolError(error);
-        return;
-      }
-      for (const raw of messages) {
-        let message: RankMessage;
-        try {
-          message = parseRankMessage(raw);
-        } catch (error) {
-          options.onProtocolError(error);
-          continue;
-        }
-        options.onMessage(message);
-      }
     });
     // Errors on the channel surface as the process's exit; nothing else to do with them.
     this.channel.on("error", () => {});

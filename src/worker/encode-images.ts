@@ -44,12 +44,16 @@ function isSharp(value: object): value is SharpLike {
 
 const MAX_DEPTH = 64;
 
+/** `true` for a raw-pixel Image or a sharp instance: what a rank encodes before sending. */
+export function isUnencodedImage(value: object): boolean {
+  return value instanceof Image ? !value.encoded : isSharp(value);
+}
+
 /** `true` if `value` holds a raw-pixel Image or a sharp instance anywhere in it. */
-export function needsEncoding(value: unknown, depth = 0): boolean {
+function needsEncoding(value: unknown, depth = 0): boolean {
   if (typeof value !== "object" || value === null || depth > MAX_DEPTH) return false;
-  if (value instanceof Image) return !value.encoded;
-  if (ArrayBuffer.isView(value)) return false;
-  if (isSharp(value)) return true;
+  if (isUnencodedImage(value)) return true;
+  if (value instanceof Image || ArrayBuffer.isView(value)) return false;
   if (Array.isArray(value)) return value.some((item) => needsEncoding(item, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) {
     return false;

@@ -27,7 +27,7 @@ import {
 import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../protocol/messages.ts";
 import type { CallContext, StreamingResultOptions } from "./call-context.ts";
 import { type DistributedWorker, isWorkerClass } from "./distributed-worker.ts";
-import { encodeImages, finalEncoding, needsEncoding, previewEncoding } from "./encode-images.ts";
+import { encodeImages, finalEncoding, isUnencodedImage, previewEncoding } from "./encode-images.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";
 import { RUNTIME } from "./rank-runtime.ts";
 import { ResultSink } from "./result-sink.ts";
@@ -48,7 +48,15 @@ interface ActiveCall {
   /** The first failure of a result added earlier (encoding it, say); fails the call. */
   lateError: unknown;
   /** Results added with `throttle`, waiting for their interval to end. */
-  throttle: Throttle<{ value: unknown; options: StreamingResultOptions | undefined }> | undefined;
+  throttle: Throttle<ThrottledResult> | undefined;
+}
+
+/** A result held back by `throttle` or `every`, already checked. */
+interface ThrottledResult {
+  readonly value: unknown;
+  readonly options: StreamingResultOptions | undefined;
+  /** It holds images to encode. */
+  readonly images: boolean;
 }
 
 const { rank } = rankIdentityFromEnv();
@@ -223,9 +231,9 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     );
     return resolved;
   }
-  const images = needsEncoding(result);
-  // Checked now, so a bad result throws where the worker added it (images are checked once encoded).
-  if (!images) assertSendable(result, "result");
+  // Checked now, so a bad result throws where the worker added it. The walk stops at the first
+  // image to encode; the rest is checked once the images are encoded.
+  const images = assertSendable(result, "result", isUnencodedImage);
   const interval = options?.throttle;
   const every = options?.every;
   if (interval !== undefined || every !== undefined) {
@@ -242,15 +250,16 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     if (interval !== undefined && every !== undefined) {
       throw new InvalidArgumentError("Give `throttle` or `every`, not both");
     }
-    call.throttle ??= new Throttle(({ value, options: rest }) => {
+    call.throttle ??= new Throttle(({ value, options: rest, images: encode }) => {
       // A throttled result goes out later; a failure then fails the call.
-      enqueueResult(call, value, rest, needsEncoding(value)).catch((error: unknown) => {
+      enqueueResult(call, value, rest, encode).catch((error: unknown) => {
         call.lateError ??= error;
       });
     });
     const key = options?.latestWins ?? "";
-    if (every !== undefined) call.throttle.addEvery(key, every, { value: result, options });
-    else call.throttle.add(key, interval as number, { value: result, options });
+    const item = { value: result, options, images };
+    if (every !== undefined) call.throttle.addEvery(key, every, item);
+    else call.throttle.add(key, interval as number, item);
     return resolved;
   }
   return enqueueResult(call, result, options, images);
@@ -264,7 +273,7 @@ function enqueueResult(
 ): Promise<void> {
   const key = options?.latestWins ?? null;
   if (call.ordered === undefined && !images) {
-    return (sink as ResultSink).add(encodeValue(result), key);
+    return (sink as ResultSink).addValue(result, key);
   }
   // Images to encode: start now (in parallel with earlier ones), enqueue in order.
   const encoding = encodeImages(result, previewEncoding(options?.imageFormat));
@@ -272,7 +281,7 @@ function enqueueResult(
   const added = Promise.all([encoding, previous]).then(([value]) => {
     if (active !== call || call.controller.signal.aborted) return;
     assertSendable(value, "result");
-    return (sink as ResultSink).add(encodeValue(value), key);
+    return (sink as ResultSink).addValue(value, key);
   });
   setOrdered(
     call,

@@ -2,7 +2,13 @@ import type { Writable } from "node:stream";
 import type { SerializedError } from "../errors.ts";
 import { StreamOverflowError } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
-import { encodeFrame, encodeResultsFrame } from "../protocol/codec.ts";
+import {
+  encodeFrame,
+  encodeResultFrame,
+  encodeResultsFrame,
+  encodeValue,
+  RESULT_FRAME_OVERHEAD,
+} from "../protocol/codec.ts";
 
 /** Most results per frame, and most bytes: bounds the work the runner does per frame. */
 const MAX_BATCH_ITEMS = 4096;
@@ -63,19 +69,34 @@ export class ResultSink {
     this.requestId = id;
   }
 
+  /**
+   * Sends or queues one result, as {@link add} does. When the outbox is empty and the rank has
+   * been idle, the result is encoded straight into a frame of its own and written at once: the
+   * path of a result that a consumer waits for, so it does no more than it must.
+   */
+  addValue(value: unknown, key: string | null): Promise<void> {
+    if (
+      key === null &&
+      this.live === 0 &&
+      !this.channel.writableNeedDrain &&
+      this.now() - this.lastWriteAt > MAX_BATCH_DELAY_MS
+    ) {
+      const frame = encodeResultFrame(this.requestId, value);
+      this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
+      this.channel.write(frame);
+      this.lastWriteAt = this.now();
+      return resolved;
+    }
+    return this.add(encodeValue(value), key);
+  }
+
   /** Queues one encoded result; resolves when the outbox is below its high-water mark. */
   add(encoded: Uint8Array, key: string | null): Promise<void> {
     const previous = key === null ? undefined : this.keyIndex.get(key);
-    const replaced = previous === undefined ? 0 : (this.items[previous]?.byteLength ?? 0);
-    if (this.bytes - replaced + encoded.byteLength > this.maxPendingBytes) {
-      throw new StreamOverflowError(
-        `Rank ${this.rank} holds ${this.bytes} bytes of results its consumer has not read; adding ${encoded.byteLength} more would pass maxPendingBytes (${this.maxPendingBytes}). Await addStreamingResult() to wait for room, or use latestWins for previews.`,
-        {
-          rank: this.rank,
-          details: { pendingBytes: this.bytes, maxPendingBytes: this.maxPendingBytes },
-        },
-      );
-    }
+    this.assertRoom(
+      encoded.byteLength,
+      previous === undefined ? 0 : (this.items[previous]?.byteLength ?? 0),
+    );
     if (key !== null) {
       if (previous !== undefined) this.remove(previous);
       this.keyIndex.set(key, this.items.length);
@@ -129,6 +150,18 @@ export class ResultSink {
     this.live = 0;
     this.bytes = 0;
     this.wake();
+  }
+
+  /** Throws unless `bytes` more (replacing `replaced`) stay within maxPendingBytes. */
+  private assertRoom(bytes: number, replaced: number): void {
+    if (this.bytes - replaced + bytes <= this.maxPendingBytes) return;
+    throw new StreamOverflowError(
+      `Rank ${this.rank} holds ${this.bytes} bytes of results its consumer has not read; adding ${bytes} more would pass maxPendingBytes (${this.maxPendingBytes}). Await addStreamingResult() to wait for room, or use latestWins for previews.`,
+      {
+        rank: this.rank,
+        details: { pendingBytes: this.bytes, maxPendingBytes: this.maxPendingBytes },
+      },
+    );
   }
 
   private readonly flushScheduled = (): void => {

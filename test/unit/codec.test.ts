@@ -3,6 +3,7 @@ import { ProtocolError, type SerializedError } from "../../src/errors.ts";
 import {
   decodeValue,
   encodeFrame,
+  encodeResultFrame,
   encodeResultsFrame,
   encodeValue,
   FrameDecoder,
@@ -168,6 +169,49 @@ describe("FrameDecoder", () => {
     });
   });
 
+  it("keeps every decoded message intact when the caller reuses one read buffer for each chunk", () => {
+    const messages: RankMessage[] = [
+      { t: "results", id: 3, items: [Uint8Array.of(1, 2, 3), Uint8Array.of(4)] },
+      { t: "done", id: 3, output: bytes("the output") },
+      { t: "log", level: "info", msg: "é".repeat(40) },
+    ];
+    const stream = concatBytes([
+      encodeResultsFrame(3, [Uint8Array.of(1, 2, 3), Uint8Array.of(4)]),
+      ...messages.slice(1).map(encodeFrame),
+    ]);
+    const readBuffer = new Uint8Array(64);
+    for (const size of [1, 5, 16, 64]) {
+      const decoder = new FrameDecoder();
+      const out: unknown[] = [];
+      for (let at = 0; at < stream.byteLength; at += size) {
+        const piece = stream.subarray(at, at + size);
+        readBuffer.set(piece);
+        out.push(...decoder.push(readBuffer.subarray(0, piece.byteLength)));
+        readBuffer.fill(0xee);
+      }
+      expect(
+        out.map((m) => parseRankMessage(m)),
+        `reads of ${size} bytes`,
+      ).toEqual(messages);
+    }
+  });
+
+  it("decodes a frame of several MiB that arrives in thousands of small reads", () => {
+    const data = new Uint8Array(6 * 1024 * 1024).map((_, i) => i * 7);
+    const frame = encodeFrame({ t: "done", id: 1, output: data });
+    const decoder = new FrameDecoder();
+    const out: unknown[] = [];
+    for (let at = 0; at < frame.byteLength; at += 4096) {
+      out.push(...decoder.push(frame.subarray(at, at + 4096)));
+    }
+    expect(out).toHaveLength(1);
+    const message = parseRankMessage(out[0]);
+    if (message.t !== "done") throw new Error(`decoded a ${message.t} message`);
+    // Compared as one Buffer: an element-wise deep equality of 6 MiB takes many seconds.
+    expect(Buffer.from(message.output).equals(data)).toBe(true);
+    expect(decoder.buffered).toBe(0);
+  });
+
   it("throws a ProtocolError naming the size when a length header exceeds MAX_FRAME_BYTES", () => {
     const header = new Uint8Array(4);
     new DataView(header.buffer).setUint32(0, MAX_FRAME_BYTES + 1);
@@ -201,6 +245,32 @@ describe("FrameDecoder", () => {
     const decoder = new FrameDecoder();
     expect(decoder.push(good)).toEqual([{ t: "ready" }]);
     expect(() => decoder.push(header)).toThrow(ProtocolError);
+  });
+});
+
+describe("encodeResultFrame (one result, encoded into its frame)", () => {
+  it("gives the bytes encodeResultsFrame gives for that result alone, whatever its size", () => {
+    const values: unknown[] = [
+      { i: 0, sent: 1234.5 },
+      null,
+      "é".repeat(5000),
+      new Float32Array([1, 2, 3]),
+      Array.from({ length: 3000 }, (_, i) => ({ i })),
+    ];
+    // Several rounds, so some frames start near the end of MessagePack's shared buffer.
+    for (let round = 0; round < 20; round++) {
+      for (const value of values) {
+        const frame = encodeResultFrame(round, value);
+        expect([...frame]).toEqual([...encodeResultsFrame(round, [encodeValue(value)])]);
+      }
+    }
+  });
+
+  it("keeps the frame intact while later values are encoded", () => {
+    const frame = encodeResultFrame(1, { kept: "intact" });
+    const before = [...frame];
+    for (let i = 0; i < 2000; i++) encodeValue({ filler: "y".repeat(i % 50) });
+    expect([...frame]).toEqual(before);
   });
 });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { StreamOverflowError } from "../../src/errors.ts";
 import {
   decodeValue,
+  encodeResultsFrame,
   encodeValue,
   FrameDecoder,
   parseRankMessage,
@@ -465,6 +466,69 @@ describe("ResultSink", () => {
       const { channel } = freeChannel();
       const sink = makeSink(channel, clock().now);
       expect(await isSettled(sink.drained())).toBe(true);
+    });
+  });
+
+  describe("addValue (a result not yet encoded)", () => {
+    it("writes an idle result as the same frame add() gives, encoded once, straight into it", () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      sink.begin(9);
+      const values = [{ step: 1, progress: 0.5 }, "x".repeat(20_000), [1.5, null, true]];
+      for (const [i, value] of values.entries()) {
+        time.set(2 * (i + 1));
+        void sink.addValue(value, null);
+      }
+      expect(chunks.map((chunk) => [...chunk])).toEqual(
+        values.map((value) => [...encodeResultsFrame(9, [encodeValue(value)])]),
+      );
+    });
+
+    it("queues behind add()'s batch within 1 ms of the last write, keeping the order", async () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      void sink.addValue("a", null);
+      time.set(0.5);
+      void sink.add(enc("b"), null);
+      void sink.addValue("c", null);
+      time.set(5);
+      void sink.addValue("d", null); // pending results: not past them, even after a long pause
+      expect(valuesPerFrame(chunks)).toEqual([["a"], ["b", "c", "d"]]);
+      await flushMicrotasks();
+      expect(valuesPerFrame(chunks)).toEqual([["a"], ["b", "c", "d"]]);
+    });
+
+    it("queues a result with a latest-wins key, so a later one can replace it", async () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      time.set(2);
+      void sink.addValue({ preview: 1 }, "preview");
+      expect(decodeFrames(chunks).map((frame) => frame.keys)).toEqual([["preview"]]);
+    });
+
+    it("waits for 'drain' instead of writing past a channel that needs draining", async () => {
+      const { channel, chunks, release } = heldChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      void sink.addValue(1, null);
+      time.set(10);
+      void sink.addValue(2, null);
+      expect(chunks).toHaveLength(1);
+      release();
+      await flushMicrotasks();
+      expect(valuesPerFrame(chunks)).toEqual([[1], [2]]);
+    });
+
+    it("throws StreamOverflowError for an idle result over maxPendingBytes and writes nothing", () => {
+      const { channel, chunks } = freeChannel();
+      const sink = makeSink(channel, clock().now, { maxPendingBytes: 10 });
+      expect(() => sink.addValue("x".repeat(10), null)).toThrow(StreamOverflowError);
+      expect(chunks).toHaveLength(0);
+      void sink.addValue("x".repeat(9), null); // 10 bytes encoded: at the limit
+      expect(valuesPerFrame(chunks)).toEqual([["x".repeat(9)]]);
     });
   });
 });

@@ -166,3 +166,62 @@ describe("Map keys", () => {
     );
   });
 });
+
+describe("structures deeper than the fast walk", () => {
+  /** `{ next: { next: ... { leaf } } }`, `depth` levels down. */
+  function chain(depth: number, leaf: unknown): Record<string, unknown> {
+    let node: Record<string, unknown> = { leaf };
+    for (let i = 0; i < depth; i++) node = { next: node };
+    return node;
+  }
+
+  it("accepts 200 levels of nesting without a cycle", () => {
+    expect(assertSendable(chain(200, 1), "payload")).toBe(false);
+  });
+
+  it("finds and names a cycle that closes 100 levels down", () => {
+    const root = chain(100, null);
+    let node = root;
+    for (let i = 0; i < 100; i++) node = node.next as Record<string, unknown>;
+    node.back = root;
+    const error = problemOf(root);
+    expect(error.message).toContain(`\`payload${".next".repeat(100)}.back\``);
+    expect(error.message).toContain("reference cycle");
+  });
+
+  it("names a function 100 levels down", () => {
+    expect(problemOf(chain(100, () => 1)).message).toContain(
+      `\`payload${".next".repeat(100)}.leaf\``,
+    );
+  });
+});
+
+describe("stop (how a rank finds the images to encode in the same walk)", () => {
+  class Pixels {}
+  const isPixels = (object: object): boolean => object instanceof Pixels;
+
+  it("returns true at the first object stop claims, and checks nothing after it", () => {
+    expect(assertSendable({ a: 1, image: new Pixels(), later: () => 1 }, "result", isPixels)).toBe(
+      true,
+    );
+  });
+
+  it("still throws for a bad value before the claimed object", () => {
+    expect(() =>
+      assertSendable({ first: Symbol("s"), image: new Pixels() }, "result", isPixels),
+    ).toThrow("Expected `result.first` to be data");
+  });
+
+  it("returns false when stop claims nothing", () => {
+    expect(assertSendable({ a: [1, { b: "c" }] }, "result", isPixels)).toBe(false);
+  });
+
+  it("sees objects inside arrays, Maps and Sets, and past the fast walk's depth", () => {
+    expect(assertSendable([[new Pixels()]], "result", isPixels)).toBe(true);
+    expect(assertSendable(new Map([["k", new Pixels()]]), "result", isPixels)).toBe(true);
+    expect(assertSendable(new Set([new Pixels()]), "result", isPixels)).toBe(true);
+    let deep: unknown = new Pixels();
+    for (let i = 0; i < 150; i++) deep = [deep];
+    expect(assertSendable(deep, "result", isPixels)).toBe(true);
+  });
+});
