@@ -9,7 +9,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import type GatherStepWorker from "../examples/parallel-preview/gather-step-worker.ts";
-import { wallClock } from "../examples/parallel-preview/gather-step-worker.ts";
+import { monotonicMs } from "../examples/parallel-preview/gather-step-worker.ts";
 import type ParallelPreviewWorker from "../examples/parallel-preview/worker.ts";
 import type { GenerateInput } from "../examples/parallel-preview/worker.ts";
 import { DistributedRunner } from "../src/index.ts";
@@ -129,8 +129,8 @@ async function cpuMsOf(pid: number): Promise<number> {
 }
 
 /**
- * Per preview step: from rank 0 starting the gather to the consumer holding the streamed JPEG,
- * corrected by rank 0's clock offset; and rank 0's own gather-to-barrier time. Steps are 20 ms
+ * Per preview step: from rank 0 starting the gather to the consumer holding the streamed JPEG
+ * (both on the monotonic clock every process shares); and rank 0's own gather-to-barrier time. Steps are 20 ms
  * apart (the rendering between previews), so each is measured on its own.
  */
 async function benchGatherStep() {
@@ -140,25 +140,16 @@ async function benchGatherStep() {
     gpus: [],
   });
   await runner.start();
-  // Rank 0's clock minus ours, from the invoke with the shortest round trip.
-  let offset = 0;
-  let best = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 100; i++) {
-    const t0 = wallClock();
-    const remote = (await runner.invoke({ op: "clock" })) as number;
-    const t1 = wallClock();
-    if (t1 - t0 < best) [best, offset] = [t1 - t0, remote - (t0 + t1) / 2];
-  }
   await runner.invoke({ op: "steps", steps: 20 }); // warm-up: JIT, shared memory, sharp
   const received: number[] = [];
   const stream = runner.stream({ op: "steps", steps: GATHER_STEPS });
   for await (const item of stream) {
-    const now = wallClock();
+    const now = monotonicMs();
     if (typeof item === "object" && item !== null && "started" in item) {
-      received.push(now + offset - item.started);
+      received.push(now - item.started);
     }
   }
-  const barrier = (await stream.done()) as readonly number[];
+  const barrier = await stream.done();
   return { received: summarize(received), barrier: summarize(barrier) };
 }
 

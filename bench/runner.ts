@@ -1,5 +1,6 @@
 import type * as Troupe from "../src/index.ts";
 import { type Summary, summarize } from "./stats.ts";
+import { monotonicMs } from "./workers/clock.ts";
 import type EchoWorker from "./workers/echo.ts";
 import type { LoaderProbe } from "./workers/echo.ts";
 import type StreamWorker from "./workers/stream.ts";
@@ -11,9 +12,6 @@ export type Api = typeof Troupe;
 export const WORLD_SIZE = 2;
 /** CPU ranks: GPU detection is not what these figures measure. */
 const BASE = { worldSize: WORLD_SIZE, gpus: [] } as const;
-
-/** Wall-clock ms with sub-ms precision, as the workers stamp their results. */
-const wallClock = (): number => performance.timeOrigin + performance.now();
 
 /** Loads the build the benchmarks exercise: `dist/index.js`, not the TypeScript source. */
 export async function loadCompiled(): Promise<Api> {
@@ -64,8 +62,6 @@ export async function benchInvoke(api: Api, worker: URL, count: number): Promise
 export interface LatencyFigures {
   readonly latency: Summary;
   readonly received: number;
-  /** Rank 0's clock minus ours, from the invoke with the shortest round trip, ± half of it. */
-  readonly clockOffset: { readonly offset: number; readonly uncertainty: number };
 }
 
 /** Figure 3: from `addStreamingResult` on rank 0 to the consumer, results `intervalMs` apart. */
@@ -77,21 +73,12 @@ export async function benchLatency(
 ): Promise<LatencyFigures> {
   await using runner = new api.DistributedRunner<StreamWorker>({ ...BASE, worker });
   await runner.start();
-  let best = { offset: Number.NaN, uncertainty: Number.POSITIVE_INFINITY };
-  for (let i = 0; i < 200; i++) {
-    const t0 = wallClock();
-    const remote = (await runner.invoke({ op: "clock" })) as number;
-    const t1 = wallClock();
-    if ((t1 - t0) / 2 < best.uncertainty) {
-      best = { offset: remote - (t0 + t1) / 2, uncertainty: (t1 - t0) / 2 };
-    }
-  }
   const samples: number[] = [];
   for await (const item of runner.stream({ op: "paced", count, intervalMs })) {
-    const now = wallClock();
+    const now = monotonicMs();
     if (isStamped(item)) samples.push(now - item.sent);
   }
-  return { latency: summarize(samples), received: samples.length, clockOffset: best };
+  return { latency: summarize(samples), received: samples.length };
 }
 
 export interface ThroughputRun {
@@ -158,13 +145,13 @@ export async function benchCancel(api: Api, worker: URL, cancels: number): Promi
     const held = runner.stream({ op: "hold" }, { signal: controller.signal });
     const iterator = held[Symbol.asyncIterator]();
     for (let ready = 0; ready < WORLD_SIZE; ready++) await iterator.next();
-    const abortedAt = wallClock();
+    const abortedAt = monotonicMs();
     controller.abort();
     await iterator.next().then(
       () => {
         throw new Error("The cancelled stream yielded instead of rejecting");
       },
-      () => consumer.push(wallClock() - abortedAt),
+      () => consumer.push(monotonicMs() - abortedAt),
     );
     let latest = Number.NEGATIVE_INFINITY;
     for await (const item of runner.stream({ op: "lastAbort" })) {

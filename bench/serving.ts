@@ -20,6 +20,7 @@ import { type Api, loadCompiled } from "./runner.ts";
 import { benchApp, loadCompiledApp } from "./serving-app.ts";
 import { formatMs, formatRate, summarize } from "./stats.ts";
 import type { Row } from "./targets.ts";
+import { monotonicMs } from "./workers/clock.ts";
 
 const TARGET = {
   latencyP50Ms: 1,
@@ -29,8 +30,6 @@ const TARGET = {
   cancelMs: 100,
 } as const;
 const PEER_LATENCY = "52.8 ms p50, 101 ms p99";
-
-const wallClock = (): number => performance.timeOrigin + performance.now();
 
 /** The rows of the serving benchmarks. Needs `dist/` (npm run build). */
 export async function benchServing(): Promise<Row[]> {
@@ -44,8 +43,7 @@ export async function benchServing(): Promise<Row[]> {
   const BenchApp = await benchApp(api, app);
   const server = await app.serve(BenchApp, { port: 0, logger: pino({ level: "silent" }) });
   try {
-    const bench = server.app as InstanceType<typeof BenchApp>;
-    const latency = await benchLatency(server, bench, 500, 5);
+    const latency = await benchLatency(server, 500, 5);
     const throughput = await benchThroughput(server, 100_000);
     const cancel = await benchDisconnect(
       await app.serve(await benchApp(api, app, true), {
@@ -113,27 +111,13 @@ function sse(
   });
 }
 
-async function benchLatency(
-  server: AppApi.ServerHandle,
-  bench: { runner: InstanceType<Api["DistributedRunner"]> },
-  count: number,
-  intervalMs: number,
-) {
-  // Rank 0's wall clock against ours, from the invoke with the shortest round trip.
-  let best = { offset: 0, uncertainty: Number.POSITIVE_INFINITY };
-  for (let i = 0; i < 200; i++) {
-    const t0 = wallClock();
-    const remote = (await bench.runner.invoke({ op: "clock" })) as number;
-    const t1 = wallClock();
-    if ((t1 - t0) / 2 < best.uncertainty)
-      best = { offset: remote - (t0 + t1) / 2, uncertainty: (t1 - t0) / 2 };
-  }
+async function benchLatency(server: AppApi.ServerHandle, count: number, intervalMs: number) {
   const samples: number[] = [];
   await sse(`${server.url}/stream`, { op: "paced", count: 50, intervalMs }, () => {}); // warm-up
   await sse(`${server.url}/stream`, { op: "paced", count, intervalMs }, (data) => {
-    const now = wallClock();
+    const now = monotonicMs();
     const item = JSON.parse(data) as { sent?: number };
-    if (item.sent !== undefined) samples.push(now - (item.sent - best.offset));
+    if (item.sent !== undefined) samples.push(now - item.sent);
   });
   if (process.env.BENCH_DEBUG) console.error(samples.map((x) => x.toFixed(2)).join(" "));
   return summarize(samples);
@@ -163,7 +147,7 @@ async function benchThroughput(server: AppApi.ServerHandle, count: number) {
 
 /**
  * From a fal-dialect client closing its connection mid-stream until `ctx.signal` fired on the
- * last rank (the ranks stamp it; their wall clocks are this machine's).
+ * last rank (the ranks stamp it on the monotonic clock every process shares).
  */
 async function benchDisconnect(server: AppApi.ServerHandle, cancels: number) {
   try {
@@ -183,7 +167,7 @@ async function benchDisconnect(server: AppApi.ServerHandle, cancels: number) {
           if ((text.match(/"ready"/g) ?? []).length === 2) resolve();
         });
       });
-      const closedAt = wallClock();
+      const closedAt = monotonicMs();
       socket.destroy();
       let latest = Number.NEGATIVE_INFINITY;
       for await (const item of runner.stream({ op: "lastAbort" })) {

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { CallContext } from "../../src/index.ts";
+import { monotonicMs } from "./clock.ts";
 import { DistributedWorker } from "./troupe.ts";
 
 export type StreamInput =
@@ -10,17 +11,12 @@ export type StreamInput =
   /** Every rank streams `{ ready }`, then waits to be cancelled and records when. */
   | { readonly op: "hold" }
   /** Every rank streams when its last `hold` saw its signal fire. */
-  | { readonly op: "lastAbort" }
-  /** Returns rank 0's wall clock. */
-  | { readonly op: "clock" };
+  | { readonly op: "lastAbort" };
 
 export type StreamResult =
   | { readonly i: number; readonly sent?: number }
   | { readonly ready: number }
   | { readonly abortedAt: number | undefined };
-
-/** Wall-clock ms with sub-ms precision, comparable across processes of one machine. */
-const wallClock = (): number => performance.timeOrigin + performance.now();
 
 let lastAbortAt: number | undefined;
 
@@ -37,7 +33,7 @@ export default class StreamWorker extends DistributedWorker<
         if (this.rank !== 0) return null;
         for (let i = 0; i < input.count; i++) {
           await delay(input.intervalMs, undefined, { signal: ctx.signal });
-          await this.addStreamingResult({ i, sent: wallClock() });
+          await this.addStreamingResult({ i, sent: monotonicMs() });
         }
         return { count: input.count };
       case "burst":
@@ -50,8 +46,6 @@ export default class StreamWorker extends DistributedWorker<
       case "lastAbort":
         await this.addStreamingResult({ abortedAt: lastAbortAt });
         return null;
-      case "clock":
-        return wallClock();
     }
   }
 
@@ -59,14 +53,14 @@ export default class StreamWorker extends DistributedWorker<
     lastAbortAt = undefined;
     const aborted = new Promise<void>((resolve) => {
       if (signal.aborted) {
-        lastAbortAt = wallClock();
+        lastAbortAt = monotonicMs();
         resolve();
         return;
       }
       signal.addEventListener(
         "abort",
         () => {
-          lastAbortAt = wallClock();
+          lastAbortAt = monotonicMs();
           resolve();
         },
         { once: true },

@@ -1,7 +1,7 @@
 import { type CallContext, DistributedWorker, Image } from "../../src/index.ts";
 
 export interface GatherStepInput {
-  readonly op: "steps" | "clock";
+  readonly op: "steps";
   /** Preview steps to run. */
   readonly steps?: number;
   /** Side of the 3 × size × size float32 tensor each rank gathers. @default 256 */
@@ -10,15 +10,15 @@ export interface GatherStepInput {
   readonly pauseMs?: number;
 }
 
-/** What rank 0 streams per step; `started` is its wall clock when the step's gather began. */
+/** What rank 0 streams per step; `started` is {@link monotonicMs} when the step's gather began. */
 export interface GatherStepResult {
   readonly step: number;
   readonly started: number;
   readonly preview: Image;
 }
 
-/** Wall-clock ms with sub-ms precision, comparable across processes on one host. */
-export const wallClock = (): number => performance.timeOrigin + performance.now();
+/** Ms on the machine's monotonic clock (CLOCK_MONOTONIC), which every process of it shares. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 /**
  * The preview step of the example on its own, for the benchmark: every rank gathers a
@@ -29,12 +29,11 @@ export const wallClock = (): number => performance.timeOrigin + performance.now(
  */
 export default class GatherStepWorker extends DistributedWorker<
   GatherStepInput,
-  number | readonly number[],
+  readonly number[],
   undefined,
   GatherStepResult
 > {
   override async call(input: GatherStepInput, ctx: CallContext) {
-    if (input.op === "clock") return wallClock();
     const { steps = 10, size = 256, pauseMs = 20 } = input;
     const plane = size * size;
     const tensor = new Float32Array(3 * plane);
@@ -49,7 +48,7 @@ export default class GatherStepWorker extends DistributedWorker<
       for (let i = 0; i < tensor.length; i++) {
         tensor[i] = ((i * 7 + step * 13 + this.rank * 29) % 256) / 255;
       }
-      const started = wallClock();
+      const started = monotonicMs();
       const parts = await this.dist.gather(tensor, { dst: 0, out });
       if (parts !== undefined) {
         const pixels = average(parts, plane);
@@ -63,7 +62,7 @@ export default class GatherStepWorker extends DistributedWorker<
         );
       }
       await this.dist.barrier();
-      stepMs.push(wallClock() - started);
+      stepMs.push(monotonicMs() - started);
     }
     return stepMs;
   }
