@@ -26,7 +26,7 @@ export interface RankChannel {
  * removed once every pair is connected.
  */
 export async function openChannels(count: number): Promise<RankChannel[]> {
-  const dir = await mkdtemp(join(tmpdir(), "troupe-"));
+  const dir = await mkdtemp(join(socketBase(), "troupe-"));
   const path = join(dir, "channel");
   const server = createServer({ pauseOnConnect: true });
   const channels: RankChannel[] = [];
@@ -43,6 +43,18 @@ export async function openChannels(count: number): Promise<RankChannel[]> {
     server.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Longest socket path every platform takes (Linux allows 107 bytes, macOS 103). */
+const MAX_SOCKET_PATH = 100;
+
+/**
+ * The system's temp directory, or /tmp where a socket path under it would be too long: libuv
+ * cuts a longer path short without a word, and the socket would be made somewhere else.
+ */
+function socketBase(): string {
+  const base = tmpdir();
+  return join(base, "troupe-XXXXXX", "channel").length <= MAX_SOCKET_PATH ? base : "/tmp";
 }
 
 /** Closes both ends (a channel whose rank never started). */

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -68,6 +68,19 @@ describe("openChannels", () => {
     const received = collect(channel, data.length);
     channel.remote.end(data);
     expect((await received).equals(data)).toBe(true);
+  });
+
+  it("falls back to /tmp when the temp directory's path is too long for a socket", async () => {
+    const long = join(temp, "d".repeat(120));
+    mkdirSync(long);
+    process.env.TMPDIR = long;
+    const channel = await openOne();
+    const received = collect(channel, 2);
+    channel.remote.write("ok");
+    expect((await received).toString()).toBe("ok");
+    // libuv would cut a longer path short and bind beside the directory, leaving a file behind.
+    expect(readdirSync(long)).toEqual([]);
+    expect(readdirSync(temp)).toEqual(["d".repeat(120)]);
   });
 
   it("ends the runner end once every copy of the remote end is closed", async () => {
