@@ -7,6 +7,7 @@ import {
   DistributedRunner,
   GroupUnavailableError,
   InvalidWorkerError,
+  ProtocolError,
   SetupError,
   WorkerCallError,
   WorkerExitedError,
@@ -82,6 +83,31 @@ describe("a rank whose call() throws", () => {
     expect(payload.error.cause.stack).toContain("scenario-worker.ts");
     await expect(stream.done()).rejects.toBeInstanceOf(WorkerCallError);
     await expect(runner.invoke({ op: "echo", value: 1 })).resolves.toBe(1);
+  });
+});
+
+describe("a rank that writes a malformed frame to its channel", () => {
+  const runner = scenarioRunner({ restart: { initialDelay: 0 } });
+  beforeAll(() => runner.start());
+  afterAll(() => runner.stop());
+
+  it("fails the request with a PROTOCOL_ERROR naming the rank, restarts the group and serves the next request", async () => {
+    const pidsBefore = runner.ranks.map((r) => r.pid);
+    const seen = [];
+    for await (const event of runner.stream({ op: "corrupt", rank: 1 }).events()) seen.push(event);
+    const last = seen.at(-1) as { type: string; fatal: boolean; error: Error };
+    expect(last).toMatchObject({ type: "error", fatal: true });
+    expect(last.error).toBeInstanceOf(ProtocolError);
+    expect(last.error).toMatchObject({
+      code: "PROTOCOL_ERROR",
+      rank: 1,
+      message: "Rank 1: Truncated results frame of 3 bytes",
+    });
+    await expect(runner.invoke({ op: "echo", value: "after restart" })).resolves.toBe(
+      "after restart",
+    );
+    expect(runner.ranks.map((r) => r.pid)).not.toContain(pidsBefore[1]);
+    expect(runner.gatherErrors()).toContainEqual(expect.any(ProtocolError));
   });
 });
 
