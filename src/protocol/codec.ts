@@ -1,6 +1,8 @@
 /**
  * Framing between the runner and its ranks: each frame is a 4-byte big-endian length followed by
- * one MessagePack-encoded message. Pure functions and a push-based decoder; no I/O.
+ * one message: MessagePack-encoded, or for streamed results a layout of its own (see
+ * {@link encodeResultsFrame}) that carries each result's encoded bytes as they are. Pure functions
+ * and a push-based decoder; no I/O.
  */
 import { addExtension, Packr, RESERVE_START_SPACE } from "msgpackr";
 import { Image, type ImageChannels, type ImageFormat } from "../encoding/image.ts";
@@ -79,23 +81,44 @@ export function encodeFrame(message: RunnerMessage | RankMessage): Uint8Array {
  */
 const RESULTS_TAG = 0xc1;
 const RESULTS_HEAD = 1 + 4 + 4;
+/** Set in the item count of a frame whose items each carry a latest-wins key. */
+const KEYED = 0x80000000;
+/** The key length that stands for "no key". */
+const NO_KEY = 0xffffffff;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
- * A `results` message without latest-wins keys, laid out by hand: the tag, the request id, the
- * item count, then each already-encoded item with its length. The items are copied once, and
- * neither side runs MessagePack over the frame: it is the hot path of every streamed result.
+ * A `results` message laid out by hand: the tag, the request id, the item count, then each
+ * already-encoded item with its length. With `keys` (latest-wins keys, `null` for none), the count
+ * has its top bit set and each item is preceded by its key's length (0xffffffff for none) and
+ * UTF-8 bytes. The items are copied once, and neither side runs MessagePack over the frame: it is
+ * the hot path of every streamed result.
  */
-export function encodeResultsFrame(id: number, items: readonly Uint8Array[]): Uint8Array {
+export function encodeResultsFrame(
+  id: number,
+  items: readonly Uint8Array[],
+  keys?: readonly (string | null)[],
+): Uint8Array {
+  const keyBytes = keys?.map((key) => (key === null ? null : utf8.encode(key)));
   let size = RESULTS_HEAD;
   for (const item of items) size += 4 + item.byteLength;
+  if (keyBytes !== undefined) for (const key of keyBytes) size += 4 + (key?.byteLength ?? 0);
   const frame = new Uint8Array(HEADER_BYTES + size);
   const view = new DataView(frame.buffer);
   view.setUint32(0, size);
   frame[HEADER_BYTES] = RESULTS_TAG;
   view.setUint32(HEADER_BYTES + 1, id);
-  view.setUint32(HEADER_BYTES + 5, items.length);
+  view.setUint32(HEADER_BYTES + 5, keyBytes === undefined ? items.length : items.length | KEYED);
   let at = HEADER_BYTES + RESULTS_HEAD;
-  for (const item of items) {
+  for (const [i, item] of items.entries()) {
+    if (keyBytes !== undefined) {
+      const key = keyBytes[i] ?? null;
+      view.setUint32(at, key === null ? NO_KEY : key.byteLength);
+      if (key !== null) frame.set(key, at + 4);
+      at += 4 + (key?.byteLength ?? 0);
+    }
     view.setUint32(at, item.byteLength);
     frame.set(item, at + 4);
     at += 4 + item.byteLength;
@@ -129,26 +152,53 @@ function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
 
 function decodeResultsBody(body: Uint8Array): unknown {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  if (body.byteLength < RESULTS_HEAD) {
-    throw new ProtocolError(`Truncated results frame of ${body.byteLength} bytes`);
-  }
+  const end = body.byteLength;
+  if (end < RESULTS_HEAD) throw new ProtocolError(`Truncated results frame of ${end} bytes`);
   const id = view.getUint32(1);
-  const count = view.getUint32(5);
+  const counted = view.getUint32(5);
+  const keyed = counted >= KEYED;
+  const count = keyed ? counted - KEYED : counted;
   const items: Uint8Array[] = [];
+  const keys: (string | null)[] = [];
   let at = RESULTS_HEAD;
   for (let i = 0; i < count; i++) {
-    const length = at + 4 <= body.byteLength ? view.getUint32(at) : -1;
-    if (length < 0 || at + 4 + length > body.byteLength) {
-      throw new ProtocolError(`Truncated results frame: item ${i} of ${count} runs past its end`);
+    if (keyed) {
+      const length = at + 4 <= end ? view.getUint32(at) : -1;
+      if (length === NO_KEY) keys.push(null);
+      else {
+        checkField(length, at, end, "key", i, count);
+        try {
+          keys.push(fromUtf8.decode(body.subarray(at + 4, at + 4 + length)));
+        } catch (cause) {
+          throw new ProtocolError(`Results frame: key ${i} of ${count} is not UTF-8`, { cause });
+        }
+      }
+      at += 4 + (length === NO_KEY ? 0 : length);
     }
+    const length = at + 4 <= end ? view.getUint32(at) : -1;
+    checkField(length, at, end, "item", i, count);
     // A plain Uint8Array view (not a Buffer, even when the chunk is one), as MessagePack gives.
     items.push(new Uint8Array(body.buffer, body.byteOffset + at + 4, length));
     at += 4 + length;
   }
-  if (at !== body.byteLength) {
-    throw new ProtocolError(`Results frame has ${body.byteLength - at} bytes after its last item`);
+  if (at !== end) {
+    throw new ProtocolError(`Results frame has ${end - at} bytes after its last item`);
   }
-  return { t: "results", id, items };
+  return keyed ? { t: "results", id, items, keys } : { t: "results", id, items };
+}
+
+/** Throws unless a field of `length` bytes (-1: its length is cut off) at `at` fits before `end`. */
+function checkField(
+  length: number,
+  at: number,
+  end: number,
+  what: "key" | "item",
+  i: number,
+  count: number,
+): void {
+  if (length < 0 || at + 4 + length > end) {
+    throw new ProtocolError(`Truncated results frame: ${what} ${i} of ${count} runs past its end`);
+  }
 }
 
 /**

@@ -226,11 +226,7 @@ export class ResultSink {
       this.head = 0;
     }
     if (batch.length > 0) {
-      this.channel.write(
-        hasKeys
-          ? encodeFrame({ t: "results", id: this.requestId, items: batch, keys })
-          : encodeResultsFrame(this.requestId, batch),
-      );
+      this.channel.write(encodeResultsFrame(this.requestId, batch, hasKeys ? keys : undefined));
       this.lastWriteAt = this.now();
     }
     this.wake();

@@ -274,7 +274,7 @@ describe("encodeResultFrame (one result, encoded into its frame)", () => {
   });
 });
 
-describe("encodeResultsFrame (the raw layout of keyless results)", () => {
+describe("encodeResultsFrame (the raw layout of results frames)", () => {
   const items = [encodeValue({ i: 0 }), new Uint8Array(0), encodeValue("é".repeat(300))];
 
   it("decodes to the same message a MessagePack frame gives, across any chunk boundaries", () => {
@@ -300,6 +300,41 @@ describe("encodeResultsFrame (the raw layout of keyless results)", () => {
       ]);
       expect(decoder.buffered).toBe(0);
     }
+  });
+
+  it("carries latest-wins keys (UTF-8, empty, or none) beside their items", () => {
+    const keys = ["preview", null, "", "é-ключ"];
+    const frames = concatBytes([
+      encodeResultsFrame(5, [...items, encodeValue(4)], keys),
+      encodeResultsFrame(6, [encodeValue("alone")], [null]),
+    ]);
+    const random = mulberry32(5);
+    for (let round = 0; round < 30; round++) {
+      const decoder = new FrameDecoder();
+      const out = unevenChunks(frames, random, 13)
+        .flatMap((chunk) => decoder.push(chunk))
+        .map((m) => {
+          const message = parseRankMessage(m);
+          if (message.t !== "results") throw new Error(`decoded a ${message.t} message`);
+          return { ...message, items: message.items.map((item) => [...item]) };
+        });
+      expect(out).toEqual([
+        { t: "results", id: 5, items: [...items, encodeValue(4)].map((i) => [...i]), keys },
+        { t: "results", id: 6, items: [[...encodeValue("alone")]], keys: [null] },
+      ]);
+    }
+  });
+
+  it("rejects a key that runs past the frame, or is not UTF-8", () => {
+    const frame = encodeResultsFrame(1, [Uint8Array.of(9)], ["ab"]);
+    const long = frame.slice();
+    new DataView(long.buffer).setUint32(4 + 9, 50);
+    expect(() => new FrameDecoder().push(long)).toThrow(/key 0 of 1 runs past its end/);
+    const invalid = frame.slice();
+    invalid.set([0xff, 0xfe], 4 + 9 + 4);
+    expect(() => new FrameDecoder().push(invalid)).toThrow(
+      "Results frame: key 0 of 1 is not UTF-8",
+    );
   });
 
   it("gives plain Uint8Array items, even from a Buffer chunk", () => {
