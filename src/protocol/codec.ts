@@ -143,6 +143,16 @@ export function encodeResultFrame(id: number, value: unknown): Uint8Array {
   return frame;
 }
 
+/** A big-endian uint32, read without a DataView (one per frame would cost an allocation). */
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return (
+    (bytes[offset] as number) * 0x1000000 +
+    (((bytes[offset + 1] as number) << 16) |
+      ((bytes[offset + 2] as number) << 8) |
+      (bytes[offset + 3] as number))
+  );
+}
+
 function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
   bytes[offset] = value >>> 24;
   bytes[offset + 1] = value >>> 16;
@@ -151,11 +161,10 @@ function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
 }
 
 function decodeResultsBody(body: Uint8Array): unknown {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   const end = body.byteLength;
   if (end < RESULTS_HEAD) throw new ProtocolError(`Truncated results frame of ${end} bytes`);
-  const id = view.getUint32(1);
-  const counted = view.getUint32(5);
+  const id = readUint32(body, 1);
+  const counted = readUint32(body, 5);
   const keyed = counted >= KEYED;
   const count = keyed ? counted - KEYED : counted;
   const items: Uint8Array[] = [];
@@ -163,7 +172,7 @@ function decodeResultsBody(body: Uint8Array): unknown {
   let at = RESULTS_HEAD;
   for (let i = 0; i < count; i++) {
     if (keyed) {
-      const length = at + 4 <= end ? view.getUint32(at) : -1;
+      const length = at + 4 <= end ? readUint32(body, at) : -1;
       if (length === NO_KEY) keys.push(null);
       else {
         checkField(length, at, end, "key", i, count);
@@ -175,7 +184,7 @@ function decodeResultsBody(body: Uint8Array): unknown {
       }
       at += 4 + (length === NO_KEY ? 0 : length);
     }
-    const length = at + 4 <= end ? view.getUint32(at) : -1;
+    const length = at + 4 <= end ? readUint32(body, at) : -1;
     checkField(length, at, end, "item", i, count);
     // A plain Uint8Array view (not a Buffer, even when the chunk is one), as MessagePack gives.
     items.push(new Uint8Array(body.buffer, body.byteOffset + at + 4, length));
@@ -276,12 +285,7 @@ export class FrameDecoder {
 
 /** The body length a frame header at `offset` announces, checked against MAX_FRAME_BYTES. */
 function frameLength(bytes: Uint8Array, offset: number): number {
-  const length =
-    ((bytes[offset] as number) * 0x1000000 +
-      (((bytes[offset + 1] as number) << 16) |
-        ((bytes[offset + 2] as number) << 8) |
-        (bytes[offset + 3] as number))) >>>
-    0;
+  const length = readUint32(bytes, offset);
   if (length > MAX_FRAME_BYTES) {
     throw new ProtocolError(`Frame of ${length} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
   }
@@ -292,15 +296,31 @@ function decodeBody(body: Uint8Array): unknown {
   return body[0] === RESULTS_TAG ? decodeResultsBody(body) : packr.unpack(body);
 }
 
+/** Copies up to this size share slabs of SLAB_BYTES; larger ones get memory of their own. */
+const SLAB_COPY_MAX = 4096;
+const SLAB_BYTES = 64 * 1024;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 /**
- * A copy of `bytes[start, end)` (a Buffer's `slice` would be a view). Small copies come from
- * Node's shared buffer pool, so a frame of one result costs no allocation of its own; and a new
- * `Uint8Array` of a few bytes would live on V8's heap, where taking its `.buffer` (as the results
- * layout does) moves it out first.
+ * A copy of `bytes[start, end)`, as a plain Uint8Array (a Buffer's `slice` would be a view). Small
+ * copies are carved out of a shared slab, as Node's buffer pool does, so a frame of one result
+ * costs no allocation of its own; and a new `Uint8Array` of a few bytes would live on V8's heap,
+ * where taking its `.buffer` (as the results layout does) moves it out first. Plain views rather
+ * than Buffers: creating a Buffer view runs JavaScript (its species constructor), a Uint8Array
+ * view does not, and this is on the path of every streamed result.
  */
 function copy(bytes: Uint8Array, start: number, end: number): Uint8Array {
-  const out = Buffer.allocUnsafe(end - start);
-  out.set(bytes.subarray(start, end));
+  const length = end - start;
+  const source = new Uint8Array(bytes.buffer, bytes.byteOffset + start, length);
+  if (length > SLAB_COPY_MAX) return new Uint8Array(source);
+  if (slabUsed + length > SLAB_BYTES) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, length);
+  out.set(source);
+  slabUsed = (slabUsed + length + 7) & ~7; // 8-byte aligned, as Node's pool
   return out;
 }
 

@@ -185,6 +185,7 @@ async function init(url: string, setupOptions: unknown, rankConfig: RankConfig):
     const instance = new WorkerClass();
     sink = new ResultSink({
       channel,
+      fd: CHANNEL_FD,
       rank,
       highWaterMark: rankConfig.highWaterMark,
       maxPendingBytes: rankConfig.maxPendingBytes,

@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { Writable } from "node:stream";
 import type { SerializedError } from "../errors.ts";
 import { StreamOverflowError } from "../errors.ts";
@@ -25,6 +26,12 @@ export interface ResultSinkOptions {
   readonly rank: number;
   readonly highWaterMark: number;
   readonly maxPendingBytes: number;
+  /**
+   * The channel's file descriptor. When given, a result sent at once while the channel has
+   * nothing queued goes to it in one `write(2)`, past the stream's machinery (whatever the kernel
+   * does not take then goes through the stream, after it).
+   */
+  readonly fd?: number;
   readonly now?: () => number;
 }
 
@@ -38,6 +45,7 @@ export class ResultSink {
   private readonly rank: number;
   private readonly highWaterMark: number;
   private readonly maxPendingBytes: number;
+  private readonly fd: number | undefined;
   private readonly now: () => number;
 
   private requestId = 0;
@@ -60,6 +68,7 @@ export class ResultSink {
     this.rank = options.rank;
     this.highWaterMark = options.highWaterMark;
     this.maxPendingBytes = options.maxPendingBytes;
+    this.fd = options.fd;
     this.now = options.now ?? performance.now.bind(performance);
   }
 
@@ -75,16 +84,17 @@ export class ResultSink {
    * path of a result that a consumer waits for, so it does no more than it must.
    */
   addValue(value: unknown, key: string | null): Promise<void> {
+    const now = this.now();
     if (
       key === null &&
       this.live === 0 &&
       !this.channel.writableNeedDrain &&
-      this.now() - this.lastWriteAt > MAX_BATCH_DELAY_MS
+      now - this.lastWriteAt > MAX_BATCH_DELAY_MS
     ) {
       const frame = encodeResultFrame(this.requestId, value);
       this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
-      this.channel.write(frame);
-      this.lastWriteAt = this.now();
+      this.writeNow(frame);
+      this.lastWriteAt = now;
       return resolved;
     }
     return this.add(encodeValue(value), key);
@@ -150,6 +160,19 @@ export class ResultSink {
     this.live = 0;
     this.bytes = 0;
     this.wake();
+  }
+
+  /** Writes `frame` straight to the descriptor if nothing is queued before it, else to the stream. */
+  private writeNow(frame: Uint8Array): void {
+    let rest = frame;
+    if (this.fd !== undefined && this.channel.writableLength === 0) {
+      try {
+        rest = frame.subarray(writeSync(this.fd, frame));
+      } catch {
+        // EAGAIN (the kernel's buffer is full) or a closed channel: the stream handles both.
+      }
+    }
+    if (rest.byteLength > 0) this.channel.write(rest);
   }
 
   /** Throws unless `bytes` more (replacing `replaced`) stay within maxPendingBytes. */

@@ -1,6 +1,7 @@
 import { PassThrough, Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { StreamOverflowError } from "../../src/errors.ts";
+import { deferred } from "../../src/internal/deferred.ts";
 import {
   decodeValue,
   encodeResultsFrame,
@@ -8,6 +9,7 @@ import {
   FrameDecoder,
   parseRankMessage,
 } from "../../src/protocol/codec.ts";
+import { closeChannel, openChannels } from "../../src/runner/channel.ts";
 import { ResultSink } from "../../src/worker/result-sink.ts";
 import { mulberry32 } from "./support/prng.ts";
 import { flushMicrotasks, isSettled } from "./support/promise-state.ts";
@@ -520,6 +522,52 @@ describe("ResultSink", () => {
       release();
       await flushMicrotasks();
       expect(valuesPerFrame(chunks)).toEqual([[1], [2]]);
+    });
+
+    it("writes idle results straight to the socket's descriptor, and through the stream once the kernel's buffer is full, in order", async () => {
+      const [pair] = await openChannels(1);
+      if (pair === undefined) throw new Error("no channel");
+      try {
+        const fd = (pair.remote as unknown as { _handle: { fd: number } })._handle.fd;
+        const writes = vi.spyOn(pair.remote, "write");
+        const time = clock();
+        const sink = new ResultSink({
+          channel: pair.remote,
+          fd,
+          now: time.now,
+          rank: 0,
+          highWaterMark: 1_000_000,
+          maxPendingBytes: 1024 * 1024 * 1024,
+        });
+        sink.begin(4);
+        const values = Array.from({ length: 200 }, (_, i) => ({ i, pad: "p".repeat(10_000) }));
+        const decoder = new FrameDecoder();
+        const received: unknown[] = [];
+        const all = deferred<void>();
+        pair.onChunk = (chunk) => {
+          for (const message of decoder.push(chunk).map(parseRankMessage)) {
+            if (message.t !== "results") throw new Error(`got a ${message.t} frame`);
+            received.push(...message.items.map((item) => decodeValue(item)));
+          }
+          if (received.length === values.length) all.resolve();
+        };
+        // The runner's end does not read: the kernel's buffer fills up after a few dozen frames.
+        pair.socket.pause();
+        for (const [i, value] of values.entries()) {
+          time.set(2 * (i + 1));
+          void sink.addValue(value, null);
+          // The first ones (50 KB, well within the kernel's buffer) went past the stream.
+          if (i === 4) expect(writes).not.toHaveBeenCalled();
+        }
+        // Later ones met a full kernel buffer and went through the stream, queued behind it.
+        expect(writes.mock.calls.length).toBeGreaterThan(0);
+        expect(writes.mock.calls.length).toBeLessThan(values.length);
+        pair.socket.resume();
+        await all.promise;
+        expect(received).toEqual(values);
+      } finally {
+        closeChannel(pair);
+      }
     });
 
     it("throws StreamOverflowError for an idle result over maxPendingBytes and writes nothing", () => {
