@@ -160,6 +160,23 @@ function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
   bytes[offset + 3] = value;
 }
 
+/**
+ * A `results` message decoded from the raw layout, which cannot hold anything but a well-formed
+ * one: {@link parseRankMessage} passes it through unchecked (it is on the path of every result).
+ */
+class RawResults {
+  readonly t = "results";
+  readonly keys?: readonly (string | null)[];
+
+  constructor(
+    readonly id: number,
+    readonly items: readonly Uint8Array[],
+    keys: readonly (string | null)[] | undefined,
+  ) {
+    if (keys !== undefined) this.keys = keys;
+  }
+}
+
 function decodeResultsBody(body: Uint8Array): unknown {
   const end = body.byteLength;
   if (end < RESULTS_HEAD) throw new ProtocolError(`Truncated results frame of ${end} bytes`);
@@ -193,7 +210,7 @@ function decodeResultsBody(body: Uint8Array): unknown {
   if (at !== end) {
     throw new ProtocolError(`Results frame has ${end - at} bytes after its last item`);
   }
-  return keyed ? { t: "results", id, items, keys } : { t: "results", id, items };
+  return new RawResults(id, items, keyed ? keys : undefined);
 }
 
 /** Throws unless a field of `length` bytes (-1: its length is cut off) at `at` fits before `end`. */
@@ -340,6 +357,7 @@ const LOG_LEVELS: ReadonlySet<string> = new Set(["debug", "info", "warn", "error
 
 /** Checks that a decoded value is a well-formed {@link RankMessage}; throws ProtocolError if not. */
 export function parseRankMessage(value: unknown): RankMessage {
+  if (value instanceof RawResults) return value;
   const m = asRecord(value);
   switch (m.t) {
     case "ready":

@@ -653,7 +653,11 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       options.requestId ?? randomUUID(),
       payload,
       streaming,
-      new EventBuffer(this.options.highWaterMark, (paused) => this.onPressure(request, paused)),
+      new EventBuffer(
+        this.options.highWaterMark,
+        (paused) => this.onPressure(request, paused),
+        options.streamingTimeout !== undefined,
+      ),
       options.streamingTimeout,
       options.imageFormat ?? "jpeg",
     );

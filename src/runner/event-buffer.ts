@@ -37,12 +37,14 @@ export class EventBuffer {
   /** Resolves with the outcome as soon as it is known, however far the consumer has read. */
   readonly settled: Promise<Outcome>;
   private readonly settle: (outcome: Outcome) => void;
-  /** `performance.now()` of the last event pushed. */
+  /** `performance.now()` of the last event pushed, when the buffer is `timed`. */
   lastPushAt = 0;
 
   constructor(
     private readonly highWaterMark: number,
     private readonly onPressure: (paused: boolean) => void,
+    /** Stamp each push (`lastPushAt`), for a streaming inactivity timeout. */
+    private readonly timed = false,
   ) {
     const { promise, resolve } = deferred<Outcome>();
     this.settled = promise;
@@ -55,7 +57,7 @@ export class EventBuffer {
 
   push(event: BufferedEvent): void {
     if (this.closed || this.outcome !== undefined) return;
-    this.lastPushAt = performance.now();
+    if (this.timed) this.lastPushAt = performance.now();
     if (event.kind === "result" && event.key !== null) {
       const previous = this.keyIndex.get(event.key);
       if (previous !== undefined && this.items[previous] != null) {

@@ -56,10 +56,10 @@ export class RankProcess {
         options.onProtocolError(error);
         return;
       }
-      for (const raw of messages) {
+      for (let i = 0; i < messages.length; i++) {
         let message: RankMessage;
         try {
-          message = parseRankMessage(raw);
+          message = parseRankMessage(messages[i]);
         } catch (error) {
           options.onProtocolError(error);
           continue;

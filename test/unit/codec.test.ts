@@ -337,6 +337,16 @@ describe("encodeResultsFrame (the raw layout of results frames)", () => {
     );
   });
 
+  it("is passed through by parseRankMessage as decoded, while a MessagePack one is checked", () => {
+    const [raw] = new FrameDecoder().push(encodeResultsFrame(3, items, [null, "k", null]));
+    expect(parseRankMessage(raw)).toBe(raw);
+    const [packed] = new FrameDecoder().push(encodeFrame({ t: "results", id: 3, items: [] }));
+    expect(parseRankMessage(packed)).not.toBe(packed);
+    expect(() => parseRankMessage({ t: "results", id: 3, items: ["not bytes"] })).toThrow(
+      ProtocolError,
+    );
+  });
+
   it("gives plain Uint8Array items, even from a Buffer chunk", () => {
     const [message] = new FrameDecoder().push(Buffer.from(encodeResultsFrame(1, items)));
     const decoded = parseRankMessage(message) as unknown as { items: Uint8Array[] };

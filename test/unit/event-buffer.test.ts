@@ -41,13 +41,19 @@ describe("EventBuffer", () => {
     expect(buffer.take()).toBeUndefined();
   });
 
-  it("records when the last event was pushed", () => {
-    const { buffer } = recorder(10);
+  it("records when the last event was pushed, when it is timed", () => {
+    const buffer = new EventBuffer(10, () => {}, true);
     expect(buffer.lastPushAt).toBe(0);
     const before = performance.now();
     buffer.push(result(1));
     expect(buffer.lastPushAt).toBeGreaterThanOrEqual(before);
     expect(buffer.lastPushAt).toBeLessThanOrEqual(performance.now());
+  });
+
+  it("reads no clock when it is not timed (no streaming timeout to serve)", () => {
+    const { buffer } = recorder(10);
+    buffer.push(result(1));
+    expect(buffer.lastPushAt).toBe(0);
   });
 
   describe("backpressure", () => {
