@@ -87,7 +87,8 @@ class Channel implements RankChannel {
       onread: {
         buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
         callback: (bytes, into) => {
-          this.onChunk(into.subarray(0, bytes));
+          // A plain view: a Buffer's subarray runs its species constructor, on every read.
+          this.onChunk(new Uint8Array(into.buffer, into.byteOffset, bytes));
           return true;
         },
       },
