@@ -135,12 +135,20 @@ export const RESULT_FRAME_OVERHEAD = HEADER_BYTES + RESULTS_HEAD + 4;
  */
 export function encodeResultFrame(id: number, value: unknown): Uint8Array {
   const frame: Uint8Array = packr.pack(value, RESERVE_START_SPACE | RESULT_FRAME_OVERHEAD);
+  writeResultFrameHeader(frame, id);
+  return frame;
+}
+
+/**
+ * Fills in the first RESULT_FRAME_OVERHEAD bytes of `frame`, a frame of one result whose encoded
+ * bytes follow them.
+ */
+export function writeResultFrameHeader(frame: Uint8Array, id: number): void {
   writeUint32(frame, 0, frame.byteLength - HEADER_BYTES);
   frame[HEADER_BYTES] = RESULTS_TAG;
   writeUint32(frame, HEADER_BYTES + 1, id);
   writeUint32(frame, HEADER_BYTES + 5, 1);
   writeUint32(frame, HEADER_BYTES + 9, frame.byteLength - RESULT_FRAME_OVERHEAD);
-  return frame;
 }
 
 /** A big-endian uint32, read without a DataView (one per frame would cost an allocation). */

@@ -232,6 +232,16 @@ function addResult(result: unknown, options: StreamingResultOptions | undefined)
     );
     return resolved;
   }
+  // A plain result (most are) while the rank is idle: checked, encoded and written in one pass.
+  if (
+    options?.latestWins === undefined &&
+    options?.throttle === undefined &&
+    options?.every === undefined &&
+    call.ordered === undefined &&
+    (sink as ResultSink).sendPlainNow(result)
+  ) {
+    return resolved;
+  }
   // Checked now, so a bad result throws where the worker added it. The walk stops at the first
   // image to encode; the rest is checked once the images are encoded.
   const images = assertSendable(result, "result", isUnencodedImage);

@@ -10,6 +10,7 @@ import {
   encodeValue,
   RESULT_FRAME_OVERHEAD,
 } from "../protocol/codec.ts";
+import { encodePlainResultFrame } from "../protocol/plain-frame.ts";
 
 /** Most results per frame, and most bytes: bounds the work the runner does per frame. */
 const MAX_BATCH_ITEMS = 4096;
@@ -85,19 +86,39 @@ export class ResultSink {
    */
   addValue(value: unknown, key: string | null): Promise<void> {
     const now = this.now();
-    if (
-      key === null &&
-      this.live === 0 &&
-      !this.channel.writableNeedDrain &&
-      now - this.lastWriteAt > MAX_BATCH_DELAY_MS
-    ) {
+    if (key === null && this.idle(now)) {
       const frame = encodeResultFrame(this.requestId, value);
       this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
-      this.writeNow(frame);
+      this.writeNow(frame, false);
       this.lastWriteAt = now;
       return resolved;
     }
     return this.add(encodeValue(value), key);
+  }
+
+  /**
+   * Sends `value` at once, in one pass from value to written frame, when the outbox is empty, the
+   * rank has been idle and `value` is plain data (see {@link encodePlainResultFrame}); returns
+   * `false`, having done nothing, otherwise. The rank's path for a result a consumer waits for.
+   */
+  sendPlainNow(value: unknown): boolean {
+    const now = this.now();
+    if (!this.idle(now)) return false;
+    const frame = encodePlainResultFrame(this.requestId, value);
+    if (frame === undefined) return false;
+    this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
+    this.writeNow(frame, true);
+    this.lastWriteAt = now;
+    return true;
+  }
+
+  /** Nothing queued, the channel takes writes, and the last write was over MAX_BATCH_DELAY_MS ago. */
+  private idle(now: number): boolean {
+    return (
+      this.live === 0 &&
+      !this.channel.writableNeedDrain &&
+      now - this.lastWriteAt > MAX_BATCH_DELAY_MS
+    );
   }
 
   /** Queues one encoded result; resolves when the outbox is below its high-water mark. */
@@ -162,8 +183,11 @@ export class ResultSink {
     this.wake();
   }
 
-  /** Writes `frame` straight to the descriptor if nothing is queued before it, else to the stream. */
-  private writeNow(frame: Uint8Array): void {
+  /**
+   * Writes `frame` straight to the descriptor if nothing is queued before it, else to the stream
+   * (a copy of what is left, if the frame's memory is `scratch` that will be reused).
+   */
+  private writeNow(frame: Uint8Array, scratch: boolean): void {
     let rest = frame;
     if (this.fd !== undefined && this.channel.writableLength === 0) {
       try {
@@ -172,7 +196,7 @@ export class ResultSink {
         // EAGAIN (the kernel's buffer is full) or a closed channel: the stream handles both.
       }
     }
-    if (rest.byteLength > 0) this.channel.write(rest);
+    if (rest.byteLength > 0) this.channel.write(scratch ? rest.slice() : rest);
   }
 
   /** Throws unless `bytes` more (replacing `replaced`) stay within maxPendingBytes. */

@@ -579,4 +579,57 @@ describe("ResultSink", () => {
       expect(valuesPerFrame(chunks)).toEqual([["x".repeat(9)]]);
     });
   });
+
+  describe("sendPlainNow (a plain result while the rank is idle)", () => {
+    it("writes the frame addValue would, from one pass over the value", () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      sink.begin(3);
+      const value = { step: 4, progress: 0.2, label: "denoising" };
+      time.set(2);
+      expect(sink.sendPlainNow(value)).toBe(true);
+      expect(chunks.map((chunk) => [...chunk])).toEqual([
+        [...encodeResultsFrame(3, [encodeValue(value)])],
+      ]);
+    });
+
+    it("hands the stream a copy, since the frame's memory is reused by the next result", () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      time.set(2);
+      sink.sendPlainNow({ first: "result" });
+      time.set(4);
+      sink.sendPlainNow({ second: "overwrites the scratch buffer" });
+      expect(valuesPerFrame(chunks)).toEqual([
+        [{ first: "result" }],
+        [{ second: "overwrites the scratch buffer" }],
+      ]);
+    });
+
+    it("does nothing and returns false for data that is not plain, or when the rank is not idle", async () => {
+      const { channel, chunks } = freeChannel();
+      const time = clock();
+      const sink = makeSink(channel, time.now);
+      time.set(2);
+      expect(sink.sendPlainNow({ bytes: new Uint8Array(2) })).toBe(false);
+      expect(chunks).toHaveLength(0);
+      expect(sink.sendPlainNow("sent")).toBe(true);
+      time.set(2.5);
+      expect(sink.sendPlainNow("within 1 ms of the last write")).toBe(false);
+      void sink.add(enc("queued"), null);
+      time.set(10);
+      expect(sink.sendPlainNow("behind a queued result")).toBe(false);
+      await flushMicrotasks();
+      expect(valuesPerFrame(chunks)).toEqual([["sent"], ["queued"]]);
+    });
+
+    it("throws StreamOverflowError for a plain result over maxPendingBytes and writes nothing", () => {
+      const { channel, chunks } = freeChannel();
+      const sink = makeSink(channel, clock().now, { maxPendingBytes: 10 });
+      expect(() => sink.sendPlainNow("x".repeat(10))).toThrow(StreamOverflowError);
+      expect(chunks).toHaveLength(0);
+    });
+  });
 });

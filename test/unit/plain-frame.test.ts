@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import { Image } from "../../src/encoding/image.ts";
+import { Tensor } from "../../src/encoding/tensor.ts";
+import { decodeValue, encodeResultFrame, FrameDecoder } from "../../src/protocol/codec.ts";
+import { encodePlainResultFrame } from "../../src/protocol/plain-frame.ts";
+import { mulberry32 } from "./support/prng.ts";
+
+/** The frame as bytes to compare (it is a view of a buffer the next call reuses). */
+function plain(id: number, value: unknown): number[] | undefined {
+  const frame = encodePlainResultFrame(id, value);
+  return frame === undefined ? undefined : [...frame];
+}
+
+/** What msgpackr's frame holds: the reference the fast path must match byte for byte. */
+function reference(id: number, value: unknown): number[] {
+  return [...encodeResultFrame(id, value)];
+}
+
+const NUMBERS = [
+  0,
+  1,
+  0x7f,
+  0x80,
+  0xff,
+  0x100,
+  0xffff,
+  0x10000,
+  0xffffffff,
+  0x100000000,
+  2 ** 53,
+  -1,
+  -0x20,
+  -0x21,
+  -0x80,
+  -0x81,
+  -0x8000,
+  -0x8001,
+  -(2 ** 31),
+  -(2 ** 31) - 1,
+  1.5,
+  -2.25,
+  1e-300,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  -0,
+  Number.MAX_VALUE,
+  Number.MIN_VALUE,
+];
+
+const STRINGS = [
+  "",
+  "a",
+  "x".repeat(31),
+  "x".repeat(32),
+  "x".repeat(63),
+  "x".repeat(64),
+  "x".repeat(255),
+  "x".repeat(256),
+  "é".repeat(20), // 20 units, 40 bytes: the header grows past the guess
+  "€".repeat(85), // 85 units, 255 bytes
+  "€".repeat(86), // 258 bytes
+  "字".repeat(21_846), // 65,538 bytes: a str 32
+  "x".repeat(70_000),
+  "emoji 😀 and 🎉 pairs",
+  "😀".repeat(40),
+  "lone \ud800 high",
+  `${"a".repeat(70)}\udc00 lone low, long`,
+  "\u0000 nul \u007f del \u0080 \u07ff \u0800 \uffff",
+];
+
+/** A random plain value: nested objects and arrays of the scalars above. */
+function randomPlain(random: () => number, depth: number): unknown {
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
+  const kind = depth > 3 ? Math.floor(random() * 5) : Math.floor(random() * 7);
+  switch (kind) {
+    case 0:
+      return pick(NUMBERS);
+    case 1:
+      return pick(STRINGS.filter((s) => s.length < 300));
+    case 2:
+      return pick([true, false, null, undefined]);
+    case 3:
+      return Math.floor((random() - 0.5) * 2 ** (random() * 40));
+    case 4:
+      return (random() - 0.5) * 1e6;
+    case 5:
+      return Array.from({ length: Math.floor(random() * 20) }, () =>
+        randomPlain(random, depth + 1),
+      );
+    default: {
+      const object: Record<string, unknown> = {};
+      const keys = Math.floor(random() * 20);
+      for (let i = 0; i < keys; i++)
+        object[pick(["k", "step", "ключ", "😀", ""]) + i] = randomPlain(random, depth + 1);
+      return object;
+    }
+  }
+}
+
+describe("encodePlainResultFrame", () => {
+  it("writes msgpackr's bytes for every kind of number", () => {
+    for (const value of NUMBERS)
+      expect(plain(1, value), String(value)).toEqual(reference(1, value));
+  });
+
+  it("writes msgpackr's bytes for strings of every header size, multi-byte text and lone surrogates", () => {
+    for (const value of STRINGS) {
+      expect(plain(2, value), JSON.stringify(value.slice(0, 20))).toEqual(reference(2, value));
+    }
+  });
+
+  it("writes msgpackr's bytes for null, booleans, undefined, holes and array and object sizes", () => {
+    const holey: unknown[] = [1];
+    holey[2] = 3;
+    const values: unknown[] = [
+      null,
+      true,
+      false,
+      undefined,
+      [],
+      {},
+      holey, // a hole: undefined
+      Array.from({ length: 15 }, (_, i) => i),
+      Array.from({ length: 16 }, (_, i) => i),
+      Array.from({ length: 70_000 }, (_, i) => i & 0xff),
+      Object.fromEntries(Array.from({ length: 15 }, (_, i) => [`k${i}`, i])),
+      Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, i])),
+      { nested: { deeper: [{ step: 3, progress: 0.75, note: "ok" }] }, undefinedValue: undefined },
+    ];
+    for (const value of values) expect(plain(3, value)).toEqual(reference(3, value));
+  });
+
+  it("writes msgpackr's bytes for 500 random plain values (seeded)", () => {
+    const random = mulberry32(2026);
+    for (let i = 0; i < 500; i++) {
+      const value = randomPlain(random, 0);
+      expect(plain(i, value), `value ${i}`).toEqual(reference(i, value));
+    }
+  });
+
+  it("makes a frame the runner decodes to the value", () => {
+    const value = { step: 7, of: 20, label: "sampling", losses: [0.5, 0.25], done: false };
+    const frame = encodePlainResultFrame(42, value) as Uint8Array;
+    const [message] = new FrameDecoder().push(frame) as [{ id: number; items: Uint8Array[] }];
+    expect(message.id).toBe(42);
+    expect(message.items.map((item) => decodeValue(item))).toEqual([value]);
+  });
+
+  it("gives up on anything but plain data, so the general path checks and encodes it", () => {
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    let deep: unknown = 1;
+    for (let i = 0; i < 65; i++) deep = [deep];
+    class Point {
+      x = 1;
+    }
+    const notPlain: unknown[] = [
+      new Uint8Array(3),
+      new Float32Array(2),
+      new ArrayBuffer(4),
+      new Date(0),
+      new Map([["a", 1]]),
+      new Set([1]),
+      new Point(),
+      Object.create(null),
+      { constructor: "not Object" },
+      () => 1,
+      Symbol("s"),
+      10n,
+      cycle,
+      deep,
+      Image.fromPixels(new Uint8Array(3), { width: 1, height: 1, channels: 3 }),
+      new Tensor(new Float32Array(2), [2]),
+      { ok: 1, nested: [{ bad: new Uint8Array(1) }] },
+    ];
+    for (const value of notPlain) expect(encodePlainResultFrame(1, value)).toBeUndefined();
+  });
+
+  it("encodes 64 levels of nesting, and a value after one that gave up", () => {
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 64; i++) deep = [deep];
+    expect(plain(1, deep)).toEqual(reference(1, deep));
+    expect(encodePlainResultFrame(1, [deep])).toBeUndefined();
+    expect(plain(2, { after: "giving up" })).toEqual(reference(2, { after: "giving up" }));
+  });
+
+  it("grows its buffer for a large value and encodes the next one right", () => {
+    const large = { text: "y".repeat(3_000_000), list: Array.from({ length: 1000 }, (_, i) => i) };
+    const frame = encodePlainResultFrame(1, large) as Uint8Array;
+    // Compared as Buffers: an element-wise deep equality of 3 MB takes seconds.
+    expect(Buffer.from(frame).equals(encodeResultFrame(1, large))).toBe(true);
+    expect(plain(2, { small: true })).toEqual(reference(2, { small: true }));
+  });
+});
