@@ -221,30 +221,40 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
   }
 
   private async nextEvent(): Promise<StreamEvent<Result, Output> | undefined> {
+    for (;;) {
+      const event = this.takeEvent();
+      if (event !== null) return event;
+      await this.start().buffer.wait();
+    }
+  }
+
+  /**
+   * The next event if one is there to read: a buffered one, or how the request ended once every
+   * buffered one was read. `null` when none is there yet, `undefined` once the stream has ended.
+   * Synchronous, so that each kind of iteration waits in one async function, not two: a result's
+   * way to its consumer crosses as few promise hops as it can.
+   */
+  private takeEvent(): StreamEvent<Result, Output> | null | undefined {
     if (this.ended) return undefined;
     const buffer = this.start().buffer;
-    for (;;) {
-      const item = buffer.take();
-      if (item !== undefined) {
-        switch (item.kind) {
-          case "result":
-            return { type: "result", rank: item.rank, data: decodeValue(item.bytes) as Result };
-          case "streamError":
-            return { type: "error", error: streamedError(item.error), fatal: false };
-          case "queued":
-            return { type: "queued", position: item.position };
-          case "started":
-            return { type: "started" };
-        }
+    const item = buffer.take();
+    if (item !== undefined) {
+      switch (item.kind) {
+        case "result":
+          return { type: "result", rank: item.rank, data: decodeValue(item.bytes) as Result };
+        case "streamError":
+          return { type: "error", error: streamedError(item.error), fatal: false };
+        case "queued":
+          return { type: "queued", position: item.position };
+        case "started":
+          return { type: "started" };
       }
-      const outcome = buffer.outcome;
-      if (outcome !== undefined) {
-        this.ended = true;
-        if (outcome.ok) return { type: "final", data: this.output(outcome.output) };
-        return { type: "error", error: outcome.error, fatal: true };
-      }
-      await buffer.wait();
     }
+    const outcome = buffer.outcome;
+    if (outcome === undefined) return null;
+    this.ended = true;
+    if (outcome.ok) return { type: "final", data: this.output(outcome.output) };
+    return { type: "error", error: outcome.error, fatal: true };
   }
 
   /** A result as the consumer gets it: tagged with its rank when every rank's results are forwarded. */
@@ -254,7 +264,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
 
   private async nextValue(): Promise<IteratorResult<unknown>> {
     for (;;) {
-      const event = await this.nextEvent();
+      const event = this.takeEvent();
+      if (event === null) {
+        await this.start().buffer.wait();
+        continue;
+      }
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
@@ -272,7 +286,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
 
   private async nextText(): Promise<IteratorResult<Uint8Array>> {
     for (;;) {
-      const event = await this.nextEvent();
+      const event = this.takeEvent();
+      if (event === null) {
+        await this.start().buffer.wait();
+        continue;
+      }
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
