@@ -86,12 +86,12 @@ export async function floorRoundTrip(
   return summarize(samples);
 }
 
-/** One-way latency of `count` clock stamps written `intervalMs` apart by a bare child. */
+/** One-way latencies of `count` clock stamps written `intervalMs` apart by a bare child. */
 export async function floorLatency(
   script: URL,
   count: number,
   intervalMs: number,
-): Promise<Summary> {
+): Promise<number[]> {
   const samples: number[] = [];
   let pending: Buffer = Buffer.alloc(0);
   const stamps = (chunk: Buffer): void => {
@@ -105,5 +105,5 @@ export async function floorLatency(
   };
   const kid = await child(script, ["paced", String(count), String(intervalMs)], stamps);
   await Promise.all([once(kid.process, "exit"), once(kid.channel, "close")]);
-  return summarize(samples);
+  return samples;
 }

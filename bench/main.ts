@@ -49,11 +49,8 @@ async function main(): Promise<void> {
   const invokeFloor = await step("invoke() floor", () =>
     floorRoundTrip(floor, WORLD_SIZE, PLAN.invokes),
   );
-  const latency = await step("result latency", () =>
-    benchLatency(api, stream, paced.count, paced.intervalMs),
-  );
-  const latencyFloor = await step("result latency floor", () =>
-    floorLatency(floor, paced.count, paced.intervalMs),
+  const latency = await step("result latency, blocks alternating with its floor's", () =>
+    benchLatency(api, stream, paced, () => floorLatency(floor, paced.count, paced.intervalMs)),
   );
   const throughput = await step("back-to-back results", () =>
     benchThroughput(api, stream, burst.count, burst.repeats),
@@ -77,7 +74,7 @@ async function main(): Promise<void> {
     invokeRow(invoke),
     floorRow(`round trip to ${WORLD_SIZE} children`, invokeFloor),
     latencyRow(latency, paced.intervalMs),
-    floorRow("one-way, same pacing", latencyFloor),
+    floorRow("one-way, same pacing, in the blocks between", latency.floor),
     throughputRow(throughput, burst.count),
     cancelRow(cancel),
   ];

@@ -62,23 +62,34 @@ export async function benchInvoke(api: Api, worker: URL, count: number): Promise
 export interface LatencyFigures {
   readonly latency: Summary;
   readonly received: number;
+  /** The floor's one-way latency, measured in the blocks between troupe's. */
+  readonly floor: Summary;
 }
 
-/** Figure 3: from `addStreamingResult` on rank 0 to the consumer, results `intervalMs` apart. */
+/**
+ * Figure 3: from `addStreamingResult` on rank 0 to the consumer, results `intervalMs` apart, in
+ * `blocks` blocks of `count`. After each block `floorBlock` measures the floor the same way, so
+ * the two see the same machine (a shared one drifts by more than troupe's margin in a minute);
+ * each figure pools its blocks.
+ */
 export async function benchLatency(
   api: Api,
   worker: URL,
-  count: number,
-  intervalMs: number,
+  { count, intervalMs, blocks }: { count: number; intervalMs: number; blocks: number },
+  floorBlock: () => Promise<number[]>,
 ): Promise<LatencyFigures> {
   await using runner = new api.DistributedRunner<StreamWorker>({ ...BASE, worker });
   await runner.start();
   const samples: number[] = [];
-  for await (const item of runner.stream({ op: "paced", count, intervalMs })) {
-    const now = monotonicMs();
-    if (isStamped(item)) samples.push(now - item.sent);
+  const floor: number[] = [];
+  for (let block = 0; block < blocks; block++) {
+    for await (const item of runner.stream({ op: "paced", count, intervalMs })) {
+      const now = monotonicMs();
+      if (isStamped(item)) samples.push(now - item.sent);
+    }
+    floor.push(...(await floorBlock()));
   }
-  return { latency: summarize(samples), received: samples.length };
+  return { latency: summarize(samples), received: samples.length, floor: summarize(floor) };
 }
 
 export interface ThroughputRun {
