@@ -83,15 +83,8 @@ function writeNumber(value: number): void {
     else if (value < 0x100) {
       buffer[at++] = 0xcc;
       buffer[at++] = value;
-    } else if (value < 0x10000) {
-      buffer[at++] = 0xcd;
-      buffer[at++] = value >> 8;
-      buffer[at++] = value & 0xff;
-    } else {
-      buffer[at++] = 0xce;
-      view.setUint32(at, value);
-      at += 4;
-    }
+    } else if (value < 0x10000) tag16(0xcd, value);
+    else tag32(0xce, value);
   } else if (value >> 0 === value) {
     if (value >= -0x20) buffer[at++] = 0x100 + value;
     else if (value >= -0x80) {
@@ -150,19 +143,13 @@ function writeString(value: string): void {
   const bytes = end - start;
   const size = headerSize(bytes);
   if (size !== guess) buffer.copyWithin(at + size, start, end);
-  if (size === 1) buffer[at] = 0xa0 | bytes;
+  if (size === 1) buffer[at++] = 0xa0 | bytes;
   else if (size === 2) {
-    buffer[at] = 0xd9;
-    buffer[at + 1] = bytes;
-  } else if (size === 3) {
-    buffer[at] = 0xda;
-    buffer[at + 1] = bytes >> 8;
-    buffer[at + 2] = bytes & 0xff;
-  } else {
-    buffer[at] = 0xdb;
-    view.setUint32(at + 1, bytes);
-  }
-  at += size + bytes;
+    buffer[at++] = 0xd9;
+    buffer[at++] = bytes;
+  } else if (size === 3) tag16(0xda, bytes);
+  else tag32(0xdb, bytes);
+  at += bytes;
 }
 
 function headerSize(length: number): number {
@@ -193,17 +180,24 @@ function writeArray(array: readonly unknown[], depth: number): boolean {
   const length = array.length;
   room(5);
   if (length < 0x10) buffer[at++] = 0x90 | length;
-  else if (length < 0x10000) {
-    buffer[at++] = 0xdc;
-    buffer[at++] = length >> 8;
-    buffer[at++] = length & 0xff;
-  } else {
-    buffer[at++] = 0xdd;
-    view.setUint32(at, length);
-    at += 4;
-  }
+  else if (length < 0x10000) tag16(0xdc, length);
+  else tag32(0xdd, length);
   for (let i = 0; i < length; i++) if (!write(array[i], depth + 1)) return false;
   return true;
+}
+
+/** A type byte and a big-endian 16-bit value (room made by the caller). */
+function tag16(type: number, value: number): void {
+  buffer[at++] = type;
+  buffer[at++] = value >> 8;
+  buffer[at++] = value & 0xff;
+}
+
+/** A type byte and a big-endian 32-bit value (room made by the caller). */
+function tag32(type: number, value: number): void {
+  buffer[at++] = type;
+  view.setUint32(at, value);
+  at += 4;
 }
 
 /** Makes room for `bytes` more at `at`, growing the scratch buffer (what is written stays). */
