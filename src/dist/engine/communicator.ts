@@ -116,10 +116,14 @@ export class Communicator {
         `Expected \`epoch\` to be an integer greater than the current epoch ${this.epoch} and at most ${MAX_EPOCH}, got ${epoch}`,
       );
     }
-    const stale = new CollectiveAbortedError(`Epoch ${this.epoch} ended: epoch ${epoch} began`, {
-      rank: this.rank,
-    });
-    for (const op of this.#ops) op.fail(stale);
+    // Built only when an operation is left to fail: an error captures a stack, and an epoch
+    // begins with every request.
+    if (this.#ops.size > 0) {
+      const stale = new CollectiveAbortedError(`Epoch ${this.epoch} ended: epoch ${epoch} began`, {
+        rank: this.rank,
+      });
+      for (const op of this.#ops) op.fail(stale);
+    }
     this.epoch = epoch;
     this.#broken = undefined;
     this.#seqs = new Map();
