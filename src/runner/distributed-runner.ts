@@ -22,7 +22,7 @@ import {
 } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { assertSendable } from "../internal/sendable.ts";
-import { decodeValue, encodeValue } from "../protocol/codec.ts";
+import { decodeValue, encodeFrame, encodeValue } from "../protocol/codec.ts";
 import type { RankMessage } from "../protocol/messages.ts";
 import type { DistributedWorker } from "../worker/distributed-worker.ts";
 import { closeChannel, openChannels } from "./channel.ts";
@@ -731,16 +731,18 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     const group = this.group as RankGroup;
     this.current = request;
     request.state = "running";
+    // The same message for every rank: encoded once.
+    const call = encodeFrame({
+      t: "call",
+      id: request.id,
+      requestId: request.requestId,
+      payload: request.payload,
+      streaming: request.streaming,
+      imageFormat: request.imageFormat,
+    });
     for (const rank of group.ranks) {
       request.pendingRanks.add(rank.rank);
-      rank.send({
-        t: "call",
-        id: request.id,
-        requestId: request.requestId,
-        payload: request.payload,
-        streaming: request.streaming,
-        imageFormat: request.imageFormat,
-      });
+      rank.sendFrame(call);
     }
     if (request.streaming) request.buffer.push({ kind: "started" });
     if (request.streamingTimeout !== undefined)

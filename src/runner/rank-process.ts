@@ -118,8 +118,13 @@ export class RankProcess {
   }
 
   send(message: RunnerMessage): void {
+    this.sendFrame(encodeFrame(message));
+  }
+
+  /** Sends a frame from `encodeFrame`: one encode for a message every rank gets. */
+  sendFrame(frame: Uint8Array): void {
     if (this.exit !== undefined || this.channel.destroyed) return;
-    this.channel.write(encodeFrame(message));
+    this.channel.write(frame);
   }
 
   /** Stops reading this rank's results: the rank's writes back up, so it waits (backpressure). */
