@@ -366,8 +366,13 @@ async function runCall(
     const output = await callScope.run(call, () => instance.call(input, ctx));
     let encoded = EMPTY;
     if (rank === 0) {
-      const value = await encodeImages(output, finalEncoding(imageFormat));
-      assertSendable(value, "the return value of call()");
+      const label = "the return value of call()";
+      // One walk checks it and finds any image to encode; only then is it encoded and checked again.
+      let value = output;
+      if (assertSendable(value, label, isUnencodedImage)) {
+        value = await encodeImages(output, finalEncoding(imageFormat));
+        assertSendable(value, label);
+      }
       encoded = encodeValue(value);
     }
     // The newest throttled results go out now, then everything queued behind an encode.

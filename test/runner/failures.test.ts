@@ -86,6 +86,39 @@ describe("a rank whose call() throws", () => {
   });
 });
 
+describe("a result or return value that cannot be sent", () => {
+  const runner = scenarioRunner();
+  beforeAll(() => runner.start());
+  afterAll(() => runner.stop());
+
+  it("fails the request where the worker added the result, naming the path, after the results before it", async () => {
+    const seen = [];
+    for await (const event of runner.stream({ op: "unsendable", where: "result" }).events()) {
+      seen.push(event);
+    }
+    expect(seen.filter((e) => e.type === "result")).toEqual([
+      { type: "result", rank: 0, data: { step: 1 } },
+    ]);
+    const last = seen.at(-1) as { type: string; fatal: boolean; error: Error };
+    expect(last).toMatchObject({ type: "error", fatal: true });
+    expect(last.error).toBeInstanceOf(WorkerCallError);
+    expect(last.error.message).toBe(
+      "Rank 0 failed: Expected `result.onDone` to be data that can be sent to another process, got a function",
+    );
+    expect((last.error.cause as { code?: string }).code).toBe("INVALID_PAYLOAD");
+  });
+
+  it("fails the request naming the return value's path, and the runner stays usable", async () => {
+    await expect(runner.invoke({ op: "unsendable", where: "output" })).rejects.toMatchObject({
+      code: "CALL_FAILED",
+      rank: 0,
+      message:
+        "Rank 0 failed: Expected `the return value of call().callback` to be data that can be sent to another process, got a function",
+    });
+    await expect(runner.invoke({ op: "echo", value: 1 })).resolves.toBe(1);
+  });
+});
+
 describe("a rank that writes a malformed frame to its channel", () => {
   const runner = scenarioRunner({ restart: { initialDelay: 0 } });
   beforeAll(() => runner.start());
