@@ -10,6 +10,7 @@ import type { TensorDType } from "../encoding/npy.ts";
 import { Tensor } from "../encoding/tensor.ts";
 import { ProtocolError, type SerializedError } from "../errors.ts";
 import type { LogLevel, RankMessage, RunnerMessage } from "./messages.ts";
+import { decodePlain, NOT_PLAIN } from "./plain-decode.ts";
 
 /** Largest frame either side accepts (a result is bounded by this too). */
 export const MAX_FRAME_BYTES = 1024 * 1024 * 1024;
@@ -63,8 +64,10 @@ export function encodeValue(value: unknown): Uint8Array {
   return packr.pack(value);
 }
 
+/** Decodes what {@link encodeValue} encoded: plain data by the short path, the rest by msgpackr. */
 export function decodeValue(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+  const plain = decodePlain(bytes);
+  return plain === NOT_PLAIN ? packr.unpack(bytes) : plain;
 }
 
 export function encodeFrame(message: RunnerMessage | RankMessage): Uint8Array {
