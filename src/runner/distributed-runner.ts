@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
+import { TCPStore } from "../dist/store/tcp-store.ts";
 import type { ImageFormat } from "../encoding/image.ts";
 import {
   abortReason,
@@ -25,9 +26,8 @@ import { assertSendable } from "../internal/sendable.ts";
 import { decodeValue, encodeFrame, encodeValue } from "../protocol/codec.ts";
 import type { RankMessage } from "../protocol/messages.ts";
 import type { DistributedWorker } from "../worker/distributed-worker.ts";
-import { closeChannel, openChannels } from "./channel.ts";
+import { closeChannel, openChannels, type RankChannel } from "./channel.ts";
 import { EventBuffer } from "./event-buffer.ts";
-import { freePort } from "./free-port.ts";
 import { detectGpus } from "./gpus.ts";
 import { defaultLogger, type Logger } from "./logger.ts";
 import { rankEntry, rankNodeArgs } from "./node-args.ts";
@@ -318,11 +318,21 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     if (signal !== undefined) signals.push(signal);
     const abort = AbortSignal.any(signals);
     const gpus = await this.resolveGpus();
-    const masterPort = this.options.masterPort ?? (await freePort(this.options.masterAddr));
-    const channels = await openChannels(this.options.worldSize);
-    if (abort.aborted) {
-      for (const channel of channels) closeChannel(channel);
+    // The runner hosts the group's rendezvous store, as torchrun's agent does. Its port is bound
+    // here and held for the group's life, so no other process can take it between being chosen
+    // and the ranks meeting there (as it could when a free port was picked for rank 0 to bind).
+    const store = await TCPStore.listen({
+      host: this.options.masterAddr,
+      port: this.options.masterPort ?? 0,
+    });
+    let channels: RankChannel[] = [];
+    try {
+      channels = await openChannels(this.options.worldSize);
       abort.throwIfAborted();
+    } catch (error) {
+      for (const channel of channels) closeChannel(channel);
+      await store.close();
+      throw error;
     }
     const group = new RankGroup({
       generation: ++this.generation,
@@ -342,7 +352,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       gpus: gpus.ids,
       hideGpus: gpus.hide,
       masterAddr: this.options.masterAddr,
-      masterPort,
+      store,
       channels,
       onMessage: (g, rank, message) => this.onRankMessage(g, rank, message),
       onExit: (g, rank, exit) => this.onRankExit(g, rank, exit),

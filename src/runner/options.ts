@@ -37,9 +37,12 @@ export interface DistributedRunnerOptions {
    * @default "auto": from `CUDA_VISIBLE_DEVICES`, else `nvidia-smi -L`, else CPU
    */
   readonly gpus?: readonly (string | number)[] | "auto";
-  /** Address of rank 0's rendezvous store (`MASTER_ADDR`). @default "127.0.0.1" */
+  /**
+   * Address of the ranks' rendezvous store (`MASTER_ADDR`), which the runner hosts for each group.
+   * @default "127.0.0.1"
+   */
   readonly masterAddr?: string;
-  /** Port of rank 0's rendezvous store (`MASTER_PORT`). @default a free port, new for each start */
+  /** Port of the rendezvous store (`MASTER_PORT`). @default a free port, new for each group */
   readonly masterPort?: number;
   /** A payload invoked every `interval` ms while the runner is idle, as fal's keepalive. */
   readonly keepalive?: { readonly payload: unknown; readonly interval: number };

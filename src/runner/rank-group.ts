@@ -1,3 +1,4 @@
+import type { TCPStore } from "../dist/store/tcp-store.ts";
 import { deferred, quiet } from "../internal/deferred.ts";
 import type { RankConfig, RankMessage } from "../protocol/messages.ts";
 import type { RankChannel } from "./channel.ts";
@@ -17,7 +18,8 @@ export interface RankGroupOptions {
   /** Hide every GPU from the ranks (the user asked for CPU with `gpus: []`). */
   readonly hideGpus: boolean;
   readonly masterAddr: string;
-  readonly masterPort: number;
+  /** The group's rendezvous store, hosted by the runner; closed once every rank has exited. */
+  readonly store: TCPStore;
   /** One control channel per rank, from `openChannels`. */
   readonly channels: readonly RankChannel[];
   readonly onMessage: (group: RankGroup, rank: number, message: RankMessage) => void;
@@ -33,13 +35,15 @@ export class RankGroup {
   readonly generation: number;
   readonly masterPort: number;
   readonly ranks: readonly RankProcess[];
+  /** Settles when every rank has exited and the store is closed. */
+  private readonly gone: Promise<void>;
   readonly ready = new Set<number>();
   /** Settles when every rank is ready, or with the first reason one of them will never be. */
   readonly startup = deferred<void>();
 
   constructor(options: RankGroupOptions) {
     this.generation = options.generation;
-    this.masterPort = options.masterPort;
+    this.masterPort = options.store.port;
     quiet(this.startup.promise);
     const base: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(options.env)) {
@@ -56,7 +60,7 @@ export class RankGroup {
         WORLD_SIZE: String(options.worldSize),
         LOCAL_WORLD_SIZE: String(options.worldSize),
         MASTER_ADDR: options.masterAddr,
-        MASTER_PORT: String(options.masterPort),
+        MASTER_PORT: String(options.store.port),
         TROUPE_DEVICE: gpu === undefined ? "cpu" : "cuda:0",
       };
       if (gpu !== undefined) env.CUDA_VISIBLE_DEVICES = gpu;
@@ -81,6 +85,7 @@ export class RankGroup {
       ranks.push(process_);
     }
     this.ranks = ranks;
+    this.gone = Promise.all(ranks.map((rank) => rank.exited)).then(() => options.store.close());
   }
 
   get alive(): boolean {
@@ -91,8 +96,8 @@ export class RankGroup {
     for (const rank of this.ranks) rank.kill(signal);
   }
 
-  /** Resolves when every rank process has exited. */
-  async exited(): Promise<void> {
-    await Promise.all(this.ranks.map((rank) => rank.exited));
+  /** Resolves when every rank process has exited (and the group's store is closed). */
+  exited(): Promise<void> {
+    return this.gone;
   }
 }

@@ -192,7 +192,8 @@ async function init(url: string, setupOptions: unknown, rankConfig: RankConfig):
     });
     // Every rank joins the world group before setup(), from the environment the runner set
     // (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT): setup may already use collectives.
-    dist = await initProcessGroup({ timeout: rankConfig.collectiveTimeout });
+    // The runner hosts the store at MASTER_ADDR:MASTER_PORT; no rank listens there.
+    dist = await initProcessGroup({ timeout: rankConfig.collectiveTimeout, isStoreHost: false });
     instance[RUNTIME] = { addResult, addError, dist };
     await instance.setup(setupOptions);
     worker = instance;

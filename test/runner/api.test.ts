@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -6,6 +8,7 @@ import {
   InvalidPayloadError,
   InvalidWorkerError,
   RunnerStateError,
+  StoreError,
   StreamOverflowError,
   WorkerCallError,
 } from "../../src/index.ts";
@@ -200,6 +203,47 @@ describe("the ranks' environment", () => {
         },
       });
     } finally {
+      await runner.stop();
+    }
+  });
+
+  it("meets at a store the runner hosts on MASTER_PORT for the group's life, closed by stop()", async () => {
+    const runner = scenarioRunner({ worldSize: 1, gpus: [] });
+    await runner.start();
+    const { env } = (await runner.invoke({ op: "env" })) as { env: Record<string, string> };
+    const port = Number(env.MASTER_PORT);
+    const connects = async (): Promise<boolean> => {
+      const socket = connect(port, "127.0.0.1");
+      try {
+        await once(socket, "connect");
+        return true;
+      } catch {
+        return false;
+      } finally {
+        socket.destroy();
+      }
+    };
+    expect(await connects()).toBe(true);
+    await runner.stop();
+    expect(await connects()).toBe(false);
+  });
+
+  it("fails start() with STORE_ERROR naming a masterPort that is taken, and starts no rank", async () => {
+    const taken = createServer().listen(0, "127.0.0.1");
+    await once(taken, "listening");
+    const { port } = taken.address() as AddressInfo;
+    const runner = scenarioRunner({ worldSize: 2, gpus: [], masterPort: port });
+    try {
+      const error = await runner.start().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({ code: "STORE_ERROR" });
+      expect((error as Error).message).toContain(`Cannot listen on 127.0.0.1:${port}`);
+      expect(runner.ranks).toEqual([]);
+    } finally {
+      taken.close();
       await runner.stop();
     }
   });
