@@ -69,7 +69,8 @@ export function isRunning(pid: number): boolean {
  * Resolves once `path` exists (a rank in another process writes it to say it got somewhere),
  * woken by the directory's change events; rejects with `failure` if it has not appeared within
  * `within` ms, so a test that waits for a rank that never comes fails with a reason instead of
- * the test's bare timeout.
+ * the test's bare timeout. Fixtures write such files with `writeWhole` (fixtures/write-whole.ts),
+ * so one that exists can be read in full.
  */
 export async function waitForFile(
   path: string,
