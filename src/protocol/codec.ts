@@ -109,20 +109,24 @@ export function encodeResultsFrame(
   for (const item of items) size += 4 + item.byteLength;
   if (keyBytes !== undefined) for (const key of keyBytes) size += 4 + (key?.byteLength ?? 0);
   const frame = new Uint8Array(HEADER_BYTES + size);
-  const view = new DataView(frame.buffer);
-  view.setUint32(0, size);
+  writeUint32(frame, 0, size);
   frame[HEADER_BYTES] = RESULTS_TAG;
-  view.setUint32(HEADER_BYTES + 1, id);
-  view.setUint32(HEADER_BYTES + 5, keyBytes === undefined ? items.length : items.length | KEYED);
+  writeUint32(frame, HEADER_BYTES + 1, id);
+  writeUint32(
+    frame,
+    HEADER_BYTES + 5,
+    keyBytes === undefined ? items.length : items.length + KEYED,
+  );
   let at = HEADER_BYTES + RESULTS_HEAD;
-  for (const [i, item] of items.entries()) {
+  for (let i = 0; i < items.length; i++) {
     if (keyBytes !== undefined) {
       const key = keyBytes[i] ?? null;
-      view.setUint32(at, key === null ? NO_KEY : key.byteLength);
+      writeUint32(frame, at, key === null ? NO_KEY : key.byteLength);
       if (key !== null) frame.set(key, at + 4);
       at += 4 + (key?.byteLength ?? 0);
     }
-    view.setUint32(at, item.byteLength);
+    const item = items[i] as Uint8Array;
+    writeUint32(frame, at, item.byteLength);
     frame.set(item, at + 4);
     at += 4 + item.byteLength;
   }
@@ -196,10 +200,10 @@ function decodeResultsBody(body: Uint8Array): unknown {
   const keyed = counted >= KEYED;
   const count = keyed ? counted - KEYED : counted;
   const items: Uint8Array[] = [];
-  const keys: (string | null)[] = [];
+  const keys: (string | null)[] | undefined = keyed ? [] : undefined;
   let at = RESULTS_HEAD;
   for (let i = 0; i < count; i++) {
-    if (keyed) {
+    if (keys !== undefined) {
       const length = at + 4 <= end ? readUint32(body, at) : -1;
       if (length === NO_KEY) keys.push(null);
       else {
@@ -221,7 +225,7 @@ function decodeResultsBody(body: Uint8Array): unknown {
   if (at !== end) {
     throw new ProtocolError(`Results frame has ${end - at} bytes after its last item`);
   }
-  return new RawResults(id, items, keyed ? keys : undefined);
+  return new RawResults(id, items, keys);
 }
 
 /** Throws unless a field of `length` bytes (-1: its length is cut off) at `at` fits before `end`. */
