@@ -33,7 +33,6 @@ export interface RankGroupOptions {
  */
 export class RankGroup {
   readonly generation: number;
-  readonly masterPort: number;
   readonly ranks: readonly RankProcess[];
   /** Settles when every rank has exited and the store is closed. */
   private readonly gone: Promise<void>;
@@ -43,7 +42,6 @@ export class RankGroup {
 
   constructor(options: RankGroupOptions) {
     this.generation = options.generation;
-    this.masterPort = options.store.port;
     quiet(this.startup.promise);
     const base: NodeJS.ProcessEnv = { ...process.env };
     for (const [key, value] of Object.entries(options.env)) {
