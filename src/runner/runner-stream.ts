@@ -231,8 +231,6 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
   /**
    * The next event if one is there to read: a buffered one, or how the request ended once every
    * buffered one was read. `null` when none is there yet, `undefined` once the stream has ended.
-   * Synchronous, so that each kind of iteration waits in one async function, not two: a result's
-   * way to its consumer crosses as few promise hops as it can.
    */
   private takeEvent(): StreamEvent<Result, Output> | null | undefined {
     if (this.ended) return undefined;
@@ -264,11 +262,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
 
   private async nextValue(): Promise<IteratorResult<unknown>> {
     for (;;) {
-      const event = this.takeEvent();
-      if (event === null) {
-        await this.start().buffer.wait();
-        continue;
-      }
+      const event = await this.nextEvent();
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
@@ -286,11 +280,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
 
   private async nextText(): Promise<IteratorResult<Uint8Array>> {
     for (;;) {
-      const event = this.takeEvent();
-      if (event === null) {
-        await this.start().buffer.wait();
-        continue;
-      }
+      const event = await this.nextEvent();
       if (event === undefined) return { done: true, value: undefined };
       switch (event.type) {
         case "result":
