@@ -10,7 +10,7 @@ const READ_BUFFER_BYTES = 256 * 1024;
 /**
  * The runner's end of one rank's control channel, a connected Unix stream socket. It reads with
  * `onread` into one reused buffer and hands each read straight to `onChunk`: no readable-stream
- * machinery, no allocation per read, no tick between the read and the handler. This is the path
+ * machinery, no buffer allocated per read, no tick between the read and the handler. This is the path
  * of every streamed result, so it counts in their latency. `onChunk` must copy what it keeps.
  */
 export interface RankChannel {
