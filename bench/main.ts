@@ -121,17 +121,17 @@ async function optional(run: () => Promise<Row[]>): Promise<Row[] | string> {
   }
 }
 
-/** Rows of `bench/dist/collectives.ts`, another part's benchmarks, or why there are none. */
+/** Rows of `bench/collectives/collectives.ts`, another part's benchmarks, or why there are none. */
 async function runCollectives(): Promise<Row[] | string> {
-  const url = new URL("./dist/collectives.ts", import.meta.url).href;
+  const url = new URL("./collectives/collectives.ts", import.meta.url).href;
   let module: { benchCollectives?: unknown };
   try {
     module = (await import(url)) as { benchCollectives?: unknown };
   } catch (error) {
-    return `Skipped: bench/dist/collectives.ts could not be imported (${String(error).split("\n")[0]}).`;
+    return `Skipped: bench/collectives/collectives.ts could not be imported (${String(error).split("\n")[0]}).`;
   }
   if (typeof module.benchCollectives !== "function") {
-    return "Skipped: bench/dist/collectives.ts does not export benchCollectives().";
+    return "Skipped: bench/collectives/collectives.ts does not export benchCollectives().";
   }
   try {
     return (await module.benchCollectives()) as Row[];

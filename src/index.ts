@@ -17,7 +17,7 @@ export {
   type TCPStoreOptions,
   type TransportKind,
   type TypedArray,
-} from "./dist/index.ts";
+} from "./collectives/index.ts";
 export { Image, type ImageChannels, type ImageFormat } from "./encoding/image.ts";
 export { decodeNpy, encodeNpy, type TensorDType } from "./encoding/npy.ts";
 export { Tensor } from "./encoding/tensor.ts";

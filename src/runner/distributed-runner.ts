@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
-import { TCPStore } from "../dist/store/tcp-store.ts";
+import { TCPStore } from "../collectives/store/tcp-store.ts";
 import type { ImageFormat } from "../encoding/image.ts";
 import {
   abortReason,
@@ -23,8 +23,8 @@ import {
 } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { assertSendable } from "../internal/sendable.ts";
-import { decodeValue, encodeFrame, encodeValue } from "../protocol/codec.ts";
-import type { RankMessage } from "../protocol/messages.ts";
+import { decodeValue, encodeFrame, encodeValue } from "../ipc/codec.ts";
+import type { RankMessage } from "../ipc/messages.ts";
 import type { DistributedWorker } from "../worker/distributed-worker.ts";
 import { closeChannel, openChannels, type RankChannel } from "./channel.ts";
 import { EventBuffer } from "./event-buffer.ts";
@@ -40,7 +40,7 @@ import {
 } from "./options.ts";
 import { RankGroup } from "./rank-group.ts";
 import type { RankExit } from "./rank-process.ts";
-import { Request } from "./request.ts";
+import { RunnerRequest } from "./runner-request.ts";
 import { type RankResult, RunnerStream, type StreamOptions } from "./runner-stream.ts";
 
 /** Where the runner is in its life. */
@@ -133,8 +133,8 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
   private generation = 0;
   private setupOptions: unknown;
   private startTimeout = DEFAULT_START_TIMEOUT;
-  private readonly queue: Request[] = [];
-  private current: Request | undefined;
+  private readonly queue: RunnerRequest[] = [];
+  private current: RunnerRequest | undefined;
   private nextId = 1;
   private failures: Error[] = [];
   private restartAttempts = 0;
@@ -654,11 +654,11 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     payload: Uint8Array,
     options: InvokeOptions & Pick<StreamOptions, "streamingTimeout">,
     streaming: boolean,
-  ): Request {
+  ): RunnerRequest {
     this.assertAccepting();
     const signal = options.signal;
     signal?.throwIfAborted();
-    const request: Request = new Request(
+    const request: RunnerRequest = new RunnerRequest(
       this.nextId++,
       options.requestId ?? randomUUID(),
       payload,
@@ -681,9 +681,12 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       const timer = setTimeout(() => {
         this.abort(
           request,
-          new RequestTimeoutError(`Request ${request.requestId} timed out after ${timeout} ms`, {
-            details: { timeout },
-          }),
+          new RequestTimeoutError(
+            `RunnerRequest ${request.requestId} timed out after ${timeout} ms`,
+            {
+              details: { timeout },
+            },
+          ),
         );
       }, timeout);
       request.cleanups.push(() => clearTimeout(timer));
@@ -695,7 +698,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
   }
 
   /** Cancels a request for its consumer: out of the queue, or cancelled on every rank. */
-  private abort(request: Request, reason: Error): void {
+  private abort(request: RunnerRequest, reason: Error): void {
     switch (request.state) {
       case "finished":
         return;
@@ -712,7 +715,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     }
   }
 
-  private finishQueued(request: Request, error: Error): void {
+  private finishQueued(request: RunnerRequest, error: Error): void {
     request.buffer.fail(error);
     request.state = "finished";
     request.runCleanups();
@@ -720,7 +723,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
 
   private announcePositions(from: number): void {
     for (let i = Math.max(0, from); i < this.queue.length; i++) {
-      const request = this.queue[i] as Request;
+      const request = this.queue[i] as RunnerRequest;
       if (request.streaming) request.buffer.push({ kind: "queued", position: i });
     }
   }
@@ -737,7 +740,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     this.dispatch(request);
   }
 
-  private dispatch(request: Request): void {
+  private dispatch(request: RunnerRequest): void {
     const group = this.group as RankGroup;
     this.current = request;
     request.state = "running";
@@ -759,7 +762,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       this.armIdleTimer(request, request.streamingTimeout);
   }
 
-  private armIdleTimer(request: Request, timeout: number): void {
+  private armIdleTimer(request: RunnerRequest, timeout: number): void {
     let timer: NodeJS.Timeout | undefined;
     const check = (): void => {
       if (request.state !== "running") return;
@@ -771,16 +774,19 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       }
       this.abort(
         request,
-        new StreamIdleError(`Request ${request.requestId} streamed nothing for ${timeout} ms`, {
-          details: { streamingTimeout: timeout },
-        }),
+        new StreamIdleError(
+          `RunnerRequest ${request.requestId} streamed nothing for ${timeout} ms`,
+          {
+            details: { streamingTimeout: timeout },
+          },
+        ),
       );
     };
     timer = setTimeout(check, timeout);
     request.cleanups.push(() => clearTimeout(timer));
   }
 
-  private cancelOnRanks(request: Request, reason: Error): void {
+  private cancelOnRanks(request: RunnerRequest, reason: Error): void {
     if (request.state !== "running") return;
     request.state = "settling";
     const group = this.group;
@@ -802,7 +808,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     request.cleanups.push(() => clearTimeout(timer));
   }
 
-  private maybeFinish(request: Request): void {
+  private maybeFinish(request: RunnerRequest): void {
     if (request.pendingRanks.size > 0) return;
     if (request.buffer.outcome === undefined && request.abortEcho !== undefined) {
       request.buffer.finish({ ok: false, error: request.abortEcho });
@@ -814,7 +820,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     this.pump();
   }
 
-  private finishRequest(request: Request): void {
+  private finishRequest(request: RunnerRequest): void {
     request.state = "finished";
     request.runCleanups();
     // Results still buffered for a slow consumer stay with it, but no longer hold the ranks.
@@ -825,7 +831,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     }
   }
 
-  private onPressure(request: Request, paused: boolean): void {
+  private onPressure(request: RunnerRequest, paused: boolean): void {
     if (this.current !== request) return;
     const ranks = this.group?.ranks ?? [];
     const producers = this.options.streamAllRanks ? ranks : ranks.slice(0, 1);
@@ -856,7 +862,7 @@ function encodePayload(payload: unknown): Uint8Array {
   return encodeValue(payload);
 }
 
-async function outcomeOf(request: Request): Promise<Uint8Array> {
+async function outcomeOf(request: RunnerRequest): Promise<Uint8Array> {
   for (;;) {
     const outcome = request.buffer.outcome;
     if (outcome !== undefined) {

@@ -1,6 +1,6 @@
-import type { TCPStore } from "../dist/store/tcp-store.ts";
+import type { TCPStore } from "../collectives/store/tcp-store.ts";
 import { deferred, quiet } from "../internal/deferred.ts";
-import type { RankConfig, RankMessage } from "../protocol/messages.ts";
+import type { RankConfig, RankMessage } from "../ipc/messages.ts";
 import type { RankChannel } from "./channel.ts";
 import { type RankExit, RankProcess } from "./rank-process.ts";
 

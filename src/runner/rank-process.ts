@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { encodeFrame, FrameDecoder, parseRankMessage } from "../protocol/codec.ts";
-import type { RankMessage, RunnerMessage } from "../protocol/messages.ts";
+import { encodeFrame, FrameDecoder, parseRankMessage } from "../ipc/codec.ts";
+import type { RankMessage, RunnerMessage } from "../ipc/messages.ts";
 import type { RankChannel } from "./channel.ts";
 
 /** Debian's `setpriv` (util-linux) sets PR_SET_PDEATHSIG, so a rank dies with the runner even when its event loop is busy. */

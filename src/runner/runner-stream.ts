@@ -10,8 +10,8 @@ import {
   TroupeError,
 } from "../errors.ts";
 import { deferred, quiet } from "../internal/deferred.ts";
-import { decodeValue } from "../protocol/codec.ts";
-import type { Request } from "./request.ts";
+import { decodeValue } from "../ipc/codec.ts";
+import type { RunnerRequest } from "./runner-request.ts";
 
 /** Options of `runner.stream()`. */
 export interface StreamOptions {
@@ -54,8 +54,8 @@ export interface RankResult<Result = unknown> {
 
 /** What a {@link RunnerStream} needs from its runner. */
 export interface RequestSource {
-  submit(): Request;
-  abort(request: Request, reason: Error): void;
+  submit(): RunnerRequest;
+  abort(request: RunnerRequest, reason: Error): void;
 }
 
 type Mode = "values" | "text";
@@ -84,7 +84,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
   }
 
   readonly [RUNNER_STREAM_BRAND] = true;
-  private request: Request | undefined;
+  private request: RunnerRequest | undefined;
   private consuming = false;
   private ended = false;
   private readonly final = deferred<Output>();
@@ -190,7 +190,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     this.consuming = true;
   }
 
-  private start(): Request {
+  private start(): RunnerRequest {
     if (this.request === undefined) {
       const request = this.source.submit();
       this.request = request;

@@ -1,4 +1,4 @@
-import type { ProcessGroup } from "../dist/process-group.ts";
+import type { ProcessGroup } from "../collectives/process-group.ts";
 import { ErrorCode, RunnerStateError } from "../errors.ts";
 import type { CallContext, StreamingResultOptions } from "./call-context.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";

@@ -6,8 +6,8 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { Socket } from "node:net";
-import { initProcessGroup } from "../dist/init-process-group.ts";
-import type { ProcessGroup } from "../dist/process-group.ts";
+import { initProcessGroup } from "../collectives/init-process-group.ts";
+import type { ProcessGroup } from "../collectives/process-group.ts";
 import type { ImageFormat } from "../encoding/image.ts";
 import {
   InvalidArgumentError,
@@ -23,8 +23,8 @@ import {
   encodeValue,
   FrameDecoder,
   parseRunnerMessage,
-} from "../protocol/codec.ts";
-import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../protocol/messages.ts";
+} from "../ipc/codec.ts";
+import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../ipc/messages.ts";
 import type { CallContext, StreamingResultOptions } from "./call-context.ts";
 import { type DistributedWorker, isWorkerClass } from "./distributed-worker.ts";
 import { encodeImages, finalEncoding, isUnencodedImage, previewEncoding } from "./encode-images.ts";

@@ -1,4 +1,4 @@
-import type { ProcessGroup } from "../dist/process-group.ts";
+import type { ProcessGroup } from "../collectives/process-group.ts";
 import type { StreamingResultOptions } from "./call-context.ts";
 
 /** What a worker instance uses to reach its runner; installed by the rank's entry file. */

@@ -9,8 +9,8 @@ import {
   encodeResultsFrame,
   encodeValue,
   RESULT_FRAME_OVERHEAD,
-} from "../protocol/codec.ts";
-import { encodePlainResultFrame } from "../protocol/plain-frame.ts";
+} from "../ipc/codec.ts";
+import { encodePlainResultFrame } from "../ipc/plain-frame.ts";
 
 /** Most results per frame, and most bytes: bounds the work the runner does per frame. */
 const MAX_BATCH_ITEMS = 4096;

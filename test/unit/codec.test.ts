@@ -10,8 +10,8 @@ import {
   MAX_FRAME_BYTES,
   parseRankMessage,
   parseRunnerMessage,
-} from "../../src/protocol/codec.ts";
-import type { RankMessage, RunnerMessage } from "../../src/protocol/messages.ts";
+} from "../../src/ipc/codec.ts";
+import type { RankMessage, RunnerMessage } from "../../src/ipc/messages.ts";
 import { concatBytes, mulberry32, unevenChunks } from "./support/prng.ts";
 
 const bytes = (value: unknown): Uint8Array => new Uint8Array(encodeValue(value));
@@ -652,7 +652,7 @@ describe("parseRunnerMessage", () => {
     expect(() => parseRunnerMessage({ t: "init", worker: "w", config: [] })).toThrow(ProtocolError);
   });
 
-  // BUG (src/protocol/codec.ts, parseRunnerMessage "init"): a missing or non-object `config` is
+  // BUG (src/ipc/codec.ts, parseRunnerMessage "init"): a missing or non-object `config` is
   // checked with asRecord(), whose message ("Expected a message object, got undefined") neither
   // says the message is a malformed init nor names `config`.
   it("names `config` when an init message has none", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CollectiveTimeoutError } from "../../src/dist/errors.ts";
+import { CollectiveTimeoutError } from "../../src/collectives/errors.ts";
 import {
   abortReason,
   deserializeError,
@@ -25,7 +25,7 @@ import {
   WorkerCallError,
   WorkerExitedError,
 } from "../../src/errors.ts";
-import { decodeValue, encodeValue } from "../../src/protocol/codec.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/codec.ts";
 
 type ErrorClass = new (message: string, options?: TroupeErrorOptions) => TroupeError;
 

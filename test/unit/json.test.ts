@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { toJson } from "../../src/encoding/json.ts";
-import { decodeValue, encodeValue } from "../../src/protocol/codec.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/codec.ts";
 
 describe("toJson", () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { Image } from "../../src/encoding/image.ts";
 import { Tensor } from "../../src/encoding/tensor.ts";
-import { decodeValue, encodeResultFrame, FrameDecoder } from "../../src/protocol/codec.ts";
-import { encodePlainResultFrame } from "../../src/protocol/plain-frame.ts";
+import { decodeValue, encodeResultFrame, FrameDecoder } from "../../src/ipc/codec.ts";
+import { encodePlainResultFrame } from "../../src/ipc/plain-frame.ts";
 import { NUMBERS, randomPlain, STRINGS } from "./support/plain-values.ts";
 import { mulberry32 } from "./support/prng.ts";
 

@@ -8,7 +8,7 @@ import {
   encodeValue,
   FrameDecoder,
   parseRankMessage,
-} from "../../src/protocol/codec.ts";
+} from "../../src/ipc/codec.ts";
 import { closeChannel, openChannels } from "../../src/runner/channel.ts";
 import { ResultSink } from "../../src/worker/result-sink.ts";
 import { mulberry32 } from "./support/prng.ts";

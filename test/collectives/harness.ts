@@ -1,10 +1,10 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
-import { TCPStore } from "../../src/dist/index.ts";
+import { TCPStore } from "../../src/collectives/index.ts";
 import type { SerializedError } from "../../src/errors.ts";
 
-const entry = fileURLToPath(new URL("../fixtures/dist/rank.ts", import.meta.url));
+const entry = fileURLToPath(new URL("../fixtures/collectives/rank.ts", import.meta.url));
 
 export interface RankMessage {
   readonly type: string;
@@ -29,7 +29,7 @@ export interface LaunchOptions {
   readonly masterAddr?: (rank: number) => string;
 }
 
-/** Ranks running `test/fixtures/dist/rank.ts` with one scenario, and their messages. */
+/** Ranks running `test/fixtures/collectives/rank.ts` with one scenario, and their messages. */
 export class Launch implements AsyncDisposable {
   readonly children: ChildProcess[] = [];
   readonly #messages: RankMessage[][] = [];

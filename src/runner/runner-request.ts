@@ -4,7 +4,7 @@ import type { EventBuffer } from "./event-buffer.ts";
 export type RequestState = "queued" | "running" | "settling" | "finished";
 
 /** One call's state inside the runner, from submission until every rank is done with it. */
-export class Request {
+export class RunnerRequest {
   state: RequestState = "queued";
   /** Ranks that have not yet finished or abandoned this request. */
   readonly pendingRanks = new Set<number>();

@@ -1,8 +1,8 @@
 /**
- * One rank of the collectives benchmark: `node --import tsx bench/dist/rank.ts` with RANK,
+ * One rank of the collectives benchmark: `node --import tsx bench/collectives/rank.ts` with RANK,
  * WORLD_SIZE, MASTER_ADDR and MASTER_PORT set. Rank 0 prints one JSON line of p50 timings (ms).
  */
-import { initProcessGroup } from "../../src/dist/index.ts";
+import { initProcessGroup } from "../../src/collectives/index.ts";
 import { type Measurement, measureFigures } from "./figures.ts";
 
 const group = await initProcessGroup();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nativeAddon } from "../../src/dist/native-addon.ts";
+import { nativeAddon } from "../../src/collectives/native-addon.ts";
 import { launch } from "./harness.ts";
 
 describe("process groups", () => {

@@ -1,4 +1,4 @@
-"""The collectives benchmark with torch.distributed (gloo), mirroring bench/dist/figures.ts.
+"""The collectives benchmark with torch.distributed (gloo), mirroring bench/collectives/figures.ts.
 
 Run one process per rank with RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set; rank 0 prints
 one JSON line: [{"name": ..., "p50": milliseconds}, ...].

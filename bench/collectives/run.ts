@@ -1,4 +1,4 @@
-/** Prints the collectives benchmark as a table: `npx tsx bench/dist/run.ts`. */
+/** Prints the collectives benchmark as a table: `npx tsx bench/collectives/run.ts`. */
 import { benchCollectives } from "./collectives.ts";
 
 const rows = await benchCollectives();

@@ -1,4 +1,4 @@
-import type { ProcessGroup } from "../../src/dist/index.ts";
+import type { ProcessGroup } from "../../src/collectives/index.ts";
 
 export interface Measurement {
   readonly name: string;
@@ -14,7 +14,7 @@ type Measure = (
 
 const MiB = 1 << 20;
 
-/** The five figures of the benchmark, in order; `bench/dist/torch_collectives.py` mirrors them. */
+/** The five figures of the benchmark, in order; `bench/collectives/torch_collectives.py` mirrors them. */
 export async function measureFigures(
   measure: Measure,
   group: ProcessGroup,

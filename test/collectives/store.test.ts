@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TCPStore } from "../../src/dist/index.ts";
-import { StoreClient } from "../../src/dist/store/store-client.ts";
+import { TCPStore } from "../../src/collectives/index.ts";
+import { StoreClient } from "../../src/collectives/store/store-client.ts";
 
 describe("TCPStore", () => {
   it("answers a get once another client sets the key, and adds atomically", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { initProcessGroup, type ProcessGroup, TCPStore } from "../../src/dist/index.ts";
+import { initProcessGroup, type ProcessGroup, TCPStore } from "../../src/collectives/index.ts";
 
 let store: TCPStore;
 let groups: ProcessGroup[];
