@@ -6,10 +6,10 @@ export function runnersOf(
 ): { readonly name: string; readonly runner: DistributedRunner }[] {
   const out: { name: string; runner: DistributedRunner }[] = [];
   for (const [name, value] of Object.entries(app)) {
-    if (value instanceof DistributedRunner) out.push({ name, runner: value });
+    if (DistributedRunner.isInstance(value)) out.push({ name, runner: value });
     else if (Array.isArray(value)) {
       value.forEach((item, i) => {
-        if (item instanceof DistributedRunner) out.push({ name: `${name}[${i}]`, runner: item });
+        if (DistributedRunner.isInstance(item)) out.push({ name: `${name}[${i}]`, runner: item });
       });
     }
   }

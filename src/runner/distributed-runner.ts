@@ -22,6 +22,7 @@ import {
   WorkerExitedError,
 } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
+import { hasMarker } from "../internal/marker.ts";
 import { assertSendable } from "../internal/sendable.ts";
 import { decodeValue, encodeFrame, encodeValue } from "../ipc/codec.ts";
 import type { RankMessage } from "../ipc/messages.ts";
@@ -101,6 +102,7 @@ export type WorkerSetup<W extends DistributedWorker> = Parameters<W["setup"]>[0]
 /** The type `addStreamingResult()` takes. */
 export type WorkerResult<W extends DistributedWorker> = Parameters<W["addStreamingResult"]>[0];
 
+const RUNNER_MARKER: unique symbol = Symbol.for("troupe.DistributedRunner");
 const DEFAULT_START_TIMEOUT = 30 * 60 * 1000;
 const STOP_KILL_GRACE = 2000;
 
@@ -123,6 +125,12 @@ const STOP_KILL_GRACE = 2000;
 export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
   implements AsyncDisposable
 {
+  /** `true` for a runner made by any copy of troupe (where `instanceof` would say no). */
+  static isInstance(value: unknown): value is DistributedRunner {
+    return hasMarker(value, RUNNER_MARKER);
+  }
+
+  readonly [RUNNER_MARKER] = true;
   private readonly options: ResolvedRunnerOptions;
   private readonly entry = rankEntry();
   private readonly nodeArgs: readonly string[];
