@@ -100,7 +100,9 @@ export function decodeNpy(bytes: Uint8Array): {
   const lengthBytes = major === 1 ? 2 : 4;
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = 8 + lengthBytes;
-  const header = new TextDecoder().decode(bytes.subarray(start, start + headerLength));
+  const headerBytes = bytes.subarray(start, start + headerLength);
+  // Versions 1 and 2 write the header in latin1, version 3 in UTF-8.
+  const header = major >= 3 ? new TextDecoder().decode(headerBytes) : latin1(headerBytes);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -127,4 +129,17 @@ export function decodeNpy(bytes: Uint8Array): {
   // (A Buffer's slice() is a view, not a copy: copy explicitly.)
   const buffer = new Uint8Array(bytes.subarray(offset, offset + count * size)).buffer;
   return { data: new ctor(buffer, 0, count), shape, dtype };
+}
+
+/**
+ * Bytes 0-255 as the code points 0-255. Not `TextDecoder("latin1")`: the Encoding Standard makes
+ * that label windows-1252, which Node 22+ follows (0x80-0x9f become other characters).
+ */
+function latin1(bytes: Uint8Array): string {
+  let text = "";
+  // In slices: spreading a large array into one call would overflow the stack.
+  for (let i = 0; i < bytes.length; i += 4096) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  }
+  return text;
 }

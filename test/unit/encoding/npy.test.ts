@@ -18,6 +18,17 @@ const samples: Record<TensorDType, Tensor["data"]> = {
   uint64: new BigUint64Array([0n, 2n ** 64n - 1n]),
 };
 
+/** `npy` with the ASCII text `from` in its header replaced by `to`, byte for byte (same length). */
+function replaceHeader(npy: Uint8Array, from: string, to: string): Uint8Array {
+  const codes = (text: string) => Array.from(text, (c) => c.charCodeAt(0));
+  const needle = codes(from);
+  const at = npy.findIndex((_, i) => needle.every((b, j) => npy[i + j] === b));
+  expect(at, `${from} in the header`).toBeGreaterThan(0);
+  const out = npy.slice();
+  out.set(codes(to), at);
+  return out;
+}
+
 function bitsOf(data: ArrayBufferView): number[] {
   return [...new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
 }
@@ -57,15 +68,26 @@ describe("the .npy encoding", () => {
 
   it("rejects bytes that are not .npy, big-endian or Fortran-ordered data, and truncated data", () => {
     expect(() => decodeNpy(new Uint8Array([1, 2, 3]))).toThrow(/magic string/);
-    const swap = (from: string, to: string) => {
-      const npy = encodeNpy(new Float32Array(2), [2], "float32");
-      const text = new TextDecoder("latin1").decode(npy).replace(from, to);
-      return Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
-    };
+    const swap = (from: string, to: string) =>
+      replaceHeader(encodeNpy(new Float32Array(2), [2], "float32"), from, to);
     expect(() => decodeNpy(swap("<f4", ">f4"))).toThrow(/little-endian numeric dtype in C order/);
     expect(() => decodeNpy(swap("False", "True "))).toThrow(/C order/);
     const npy = encodeNpy(new Float64Array(4), [4], "float64");
     expect(() => decodeNpy(npy.subarray(0, npy.length - 1))).toThrow(/Truncated .npy data/);
+  });
+
+  it("reads a version 1.0 header as latin1 and a version 3.0 header as UTF-8", () => {
+    // 0xe9 is "é" in latin1; 0x80 is a C1 control there but "€" in windows-1252, which Node 22+
+    // decodes for the label "latin1".
+    const v1 = replaceHeader(encodeNpy(new Int8Array(1), [1], "int8"), "|i1", "\xe9\x80?");
+    expect(() => decodeNpy(v1)).toThrow("{'descr': '\u00e9\u0080?', ");
+    // Version 3: a 4-byte header length, then the header in UTF-8 ("é" is 0xc3 0xa9).
+    const header = new TextEncoder().encode(
+      "{'descr': 'é', 'fortran_order': False, 'shape': (1,), }\n",
+    );
+    const v3 = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 3, 0, 0, 0, 0, 0, ...header, 0]);
+    new DataView(v3.buffer).setUint32(8, header.length, true);
+    expect(() => decodeNpy(v3)).toThrow("{'descr': 'é', ");
   });
 
   it("is read by numpy.load with the same values, shape and dtype", () => {
