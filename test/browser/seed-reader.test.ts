@@ -1,22 +1,29 @@
 import { readFileSync } from "node:fs";
-import { pino } from "pino";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ServerHandle, serve } from "../../src/app/index.ts";
-import SeedApp from "../fixtures/browser/seed-app.ts";
+import type { ServerHandle } from "../../src/app/index.ts";
+import { serveStepsApp, streamedSteps } from "../consumers/server.ts";
+import { DIVERGING_AT } from "../fixtures/consumers/steps-app.ts";
 import { launchChromium, openPage } from "./chromium.ts";
 
 const readerPage = readFileSync(new URL("../fixtures/browser/seed-reader.html", import.meta.url));
+
+/** The seed's request: `{ prompt: "A sunset", steps: 20 }`. */
+const SEED_STEPS = 20;
+
+interface ReaderOutcome {
+  readonly printed: string[];
+  readonly parsed: string[];
+  readonly finished: boolean;
+  readonly error: string | null;
+}
 
 describe("fal's browser fetch reader, unchanged, against a troupe app", () => {
   let server: ServerHandle;
   let browser: Browser;
 
   beforeAll(async () => {
-    [server, browser] = await Promise.all([
-      serve(SeedApp, { port: 0, logger: pino({ level: "silent" }) }),
-      launchChromium(),
-    ]);
+    [server, browser] = await Promise.all([serveStepsApp(), launchChromium()]);
   });
 
   afterAll(async () => {
@@ -24,39 +31,55 @@ describe("fal's browser fetch reader, unchanged, against a troupe app", () => {
     await server?.close();
   });
 
-  it("reads every step and then the final result, in order", async () => {
+  /** Runs the reader page against the endpoint at `path`, until it finishes or throws. */
+  async function runReader(path: string): Promise<ReaderOutcome & { pageErrors: string[] }> {
     const { page, errors } = await openPage(browser);
     // The reader page is served from the app's own origin, as the docs' page would be.
-    await page.route(`${server.url}/seed-reader.html`, (route) =>
+    await page.route(`${server.url}/seed-reader.html*`, (route) =>
       route.fulfill({ body: readerPage, contentType: "text/html; charset=utf-8" }),
     );
-    await page.goto(`${server.url}/seed-reader.html`);
+    await page.goto(`${server.url}/seed-reader.html?path=${encodeURIComponent(path)}`);
     const outcome = await page.waitForFunction(() => {
-      const o = (window as unknown as { seedReader?: { finished: boolean; error: unknown } })
-        .seedReader;
+      const o = (window as unknown as { seedReader?: ReaderOutcome }).seedReader;
       return o !== undefined && (o.finished || o.error !== null) ? o : undefined;
     });
-    const { printed, parsed, finished, error } = (await outcome.jsonValue()) as {
-      printed: string[];
-      parsed: string[];
-      finished: boolean;
-      error: string | null;
-    };
+    const result = (await outcome.jsonValue()) as ReaderOutcome;
+    await page.close();
+    return { ...result, pageErrors: errors };
+  }
+
+  /** What the docs' code prints for a step: `Step 0: 5%`. */
+  const stepLine = ({ step, progress }: { step: number; progress: number }): string =>
+    `Step ${step}: ${progress * 100}%`;
+
+  it("reads every step and then the final result, in order, when the request succeeds", async () => {
+    const { printed, parsed, finished, error, pageErrors } = await runReader("/stream");
 
     expect(error).toBeNull();
     expect(finished).toBe(true);
-    const steps = Array.from({ length: 20 }, (_, step) => ({ step, progress: (step + 1) / 20 }));
+    const steps = streamedSteps(SEED_STEPS, SEED_STEPS);
     expect(parsed.map((text) => JSON.parse(text))).toEqual([
       ...steps,
-      { output: "A sunset (none, 20 steps, streamed)" },
+      { output: `A sunset (${SEED_STEPS} steps)` },
     ]);
     // What the docs' code prints: a line per step, then one for the final result, which has
     // neither field.
-    expect(printed).toEqual([
-      ...steps.map(({ step, progress }) => `Step ${step}: ${progress * 100}%`),
-      "Step undefined: NaN%",
-    ]);
-    expect(errors).toEqual([]);
-    await page.close();
+    expect(printed).toEqual([...steps.map(stepLine), "Step undefined: NaN%"]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("throws from reader.read() when a rank fails after the stream has started", async () => {
+    const { printed, parsed, finished, error, pageErrors } = await runReader("/diverging/stream");
+
+    // The response ends without its last chunk, which Chromium's fetch reports as a network
+    // error from the body's reader: the docs' loop cannot mistake it for the end of the stream.
+    expect(finished).toBe(false);
+    expect(error).toMatch(/^TypeError: /);
+    // The steps streamed before the failure were read; the error event is named, so the docs'
+    // code, which reads only `data: ` events, skips it.
+    const steps = streamedSteps(DIVERGING_AT, SEED_STEPS);
+    expect(parsed.map((text) => JSON.parse(text))).toEqual(steps);
+    expect(printed).toEqual(steps.map(stepLine));
+    expect(pageErrors).toEqual([]);
   });
 });
