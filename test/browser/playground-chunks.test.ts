@@ -1,11 +1,9 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { playgroundHtml } from "../../src/app/playground/index.ts";
+import { Dialect, SseHeader } from "../../src/events/sse-names.ts";
 import { deferred } from "../../src/internal/deferred.ts";
 import { launchChromium } from "./chromium.ts";
-import { openPlayground, settled } from "./playground-page.ts";
+import { openPlayground, playgroundStub, settled } from "./playground-page.ts";
 
 // A real troupe server writes each event whole, so it cannot show that the page copes with a
 // network that cuts events anywhere. This hand-written server does: it sends a dialect-2 stream in
@@ -65,47 +63,34 @@ const OPENAPI = {
 describe("the playground page on a network that cuts events anywhere", () => {
   const gates = PARTS.slice(1).map(() => deferred());
   const requests: { headers: Record<string, unknown>; body: string }[] = [];
-  let server: Server;
-  let url: string;
+  let stub: Awaited<ReturnType<typeof playgroundStub>>;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = createServer(async (request, response) => {
-      const path = new URL(request.url ?? "/", "http://localhost").pathname;
-      if (request.method === "GET" && path === "/") {
-        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-        response.end(playgroundHtml({ title: "chunks" }));
-      } else if (request.method === "GET" && path === "/openapi.json") {
-        response.writeHead(200, { "content-type": "application/json" });
-        response.end(JSON.stringify(OPENAPI));
-      } else if (request.method === "POST" && path === "/chunks") {
-        let body = "";
-        for await (const chunk of request) body += chunk;
-        requests.push({ headers: request.headers, body });
-        response.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req-1" });
-        for (const [i, part] of PARTS.entries()) {
-          if (i > 0) await gates[i - 1]?.promise;
-          response.write(part);
-        }
-        response.end();
-      } else {
-        response.writeHead(404).end();
+    stub = await playgroundStub("chunks", OPENAPI, async (request, response, path) => {
+      if (request.method !== "POST" || path !== "/chunks") return false;
+      let body = "";
+      for await (const chunk of request) body += chunk;
+      requests.push({ headers: request.headers, body });
+      response.writeHead(200, { "content-type": "text/event-stream", "x-request-id": "req-1" });
+      for (const [i, part] of PARTS.entries()) {
+        if (i > 0) await gates[i - 1]?.promise;
+        response.write(part);
       }
+      response.end();
+      return true;
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     for (const g of gates) g.resolve();
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
+    await stub?.close();
   });
 
   it("shows every event once, in order, with its characters intact", async () => {
-    const { page, errors } = await openPlayground(browser, url, "/chunks");
+    const { page, errors } = await openPlayground(browser, stub.url, "/chunks");
     await page.getByTestId("field-label").fill("cut");
     await page.getByTestId("run").click();
     const progress = page.getByTestId("progress");
@@ -120,15 +105,15 @@ describe("the playground page on a network that cuts events anywhere", () => {
     expect(run.status, run.error).toBe("done");
 
     expect(requests).toHaveLength(1);
-    expect(requests[0]?.headers["troupe-protocol"]).toBe("1");
+    expect(requests[0]?.headers[SseHeader.dialect]).toBe(Dialect.troupe);
     expect(JSON.parse(requests[0]?.body ?? "")).toEqual({ label: "cut" });
     const log = page.getByTestId("log").locator("li");
     expect(
       await log.evaluateAll((items) => items.map((li) => li.getAttribute("data-event"))),
-    ).toEqual(["retry", "queued", "started", "result", "result", "done"]);
+    ).toEqual(["queued", "started", "result", "result", "done"]);
     const texts = await log.allTextContents();
-    expect(texts[3]).toBe('#1 result {"step":0,"progress":0.25,"text":"é—🙂"}');
-    expect(texts[4]).toBe('#2 result {"step":1,"progress":0.5,"text":"🌅 ünïcödé"}');
+    expect(texts[2]).toBe('#1 result {"step":0,"progress":0.25,"text":"é—🙂"}');
+    expect(texts[3]).toBe('#2 result {"step":1,"progress":0.5,"text":"🌅 ünïcödé"}');
     expect(await page.getByTestId("result").textContent()).toContain('"output": "fin é"');
     expect(await progress.getAttribute("aria-valuenow")).toBe("100");
     expect(await page.getByTestId("request-id").textContent()).toBe("req-1");

@@ -4,6 +4,7 @@ import { pino } from "pino";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerHandle, serve } from "../../src/app/index.ts";
+import { Dialect, REQUESTS_PATH, RESUME_QUERY, SseHeader } from "../../src/events/sse-names.ts";
 import { type Deferred, deferred } from "../../src/internal/deferred.ts";
 import { previewApp } from "../fixtures/browser/preview-app.ts";
 import { tempDir } from "../helpers.ts";
@@ -100,12 +101,15 @@ describe("the playground when its connection drops mid-stream", () => {
     const run = await settled(page);
     expect(run.status, run.error).toBe("done");
 
-    const requestId = await page.getByTestId("request-id").textContent();
-    const resumes = proxy.seen.filter((r) => r.method === "GET" && r.url.startsWith("/requests/"));
+    const requestId = (await page.getByTestId("request-id").textContent()) ?? "";
+    expect(requestId).toMatch(/\S/);
+    // troupe/client resumes at the endpoint's own path, naming the request.
+    const resumes = proxy.seen.filter((r) => r.method === "GET" && r.url.startsWith("/generate"));
     expect(resumes).toHaveLength(1);
-    expect(resumes[0]?.url).toBe(`/requests/${requestId}/events`);
-    expect(resumes[0]?.headers["last-event-id"]).toBe("1");
-    expect(resumes[0]?.headers["troupe-protocol"]).toBe("1");
+    expect(resumes[0]?.url).toBe(`/generate?${RESUME_QUERY}=${encodeURIComponent(requestId)}`);
+    expect(resumes[0]?.headers[SseHeader.lastEventId]).toBe("1");
+    expect(resumes[0]?.headers[SseHeader.dialect]).toBe(Dialect.troupe);
+    expect(proxy.seen.filter((r) => r.url.startsWith(`${REQUESTS_PATH}/`))).toEqual([]);
     expect(proxy.seen.filter((r) => r.method === "POST")).toHaveLength(1);
 
     const log = await page
@@ -114,21 +118,12 @@ describe("the playground when its connection drops mid-stream", () => {
       .evaluateAll((items) =>
         items.map((li) => [li.getAttribute("data-event"), li.textContent ?? ""] as const),
       );
-    // State events (retry, queued, started) carry no id and may be sent again on the new
-    // connection; the events with ids must each come exactly once.
+    // State events (queued, started) carry no id and may be sent again on the new connection;
+    // the events with ids must each come exactly once.
     const kinds = log
       .map(([kind]) => kind)
-      .filter((kind) => kind !== "retry" && kind !== "queued" && kind !== "started");
-    expect(kinds).toEqual([
-      "result",
-      "disconnected",
-      "resume",
-      "result",
-      "result",
-      "result",
-      "result",
-      "done",
-    ]);
+      .filter((kind) => kind !== "queued" && kind !== "started");
+    expect(kinds).toEqual(["result", "resume", "result", "result", "result", "result", "done"]);
     const results = log.filter(([kind]) => kind === "result").map(([, text]) => text);
     expect(results.map((text) => text.slice(0, text.indexOf(" ")))).toEqual([
       "#1",
@@ -137,6 +132,7 @@ describe("the playground when its connection drops mid-stream", () => {
       "#4",
       "#5",
     ]);
+    expect(log.find(([kind]) => kind === "resume")?.[1]).toMatch(/after event #1$/);
     expect(results.map((text) => JSON.parse(text.slice(text.indexOf("{"))).step)).toEqual([
       0, 1, 2, 3, 4,
     ]);

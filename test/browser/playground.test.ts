@@ -147,7 +147,6 @@ describe("the playground served by a troupe app", () => {
       .evaluateAll((items) => items.map((li) => li.getAttribute("data-event")));
     // A `queued` event may come first, whether or not the request had to wait.
     expect(events.filter((event) => event !== "queued")).toEqual([
-      "retry",
       "started",
       "result",
       "result",

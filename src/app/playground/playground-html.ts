@@ -1,8 +1,5 @@
-import { MAIN_SOURCE } from "./page-main.ts";
-import { SCHEMA_FORM_SOURCE } from "./page-schema-form.ts";
-import { SSE_PARSER_SOURCE } from "./page-sse-parser.ts";
+import { pageScript } from "./page-script.ts";
 import { PAGE_STYLE } from "./page-style.ts";
-import { VALUES_SOURCE } from "./page-values.ts";
 
 export interface PlaygroundOptions {
   /**
@@ -14,19 +11,16 @@ export interface PlaygroundOptions {
 
 const DEFAULT_TITLE = "troupe playground";
 
-// One script: the helpers are function declarations its last part calls. Strict mode and a
-// function scope keep its names off `window`.
-const SCRIPT = `(function () {\n"use strict";\n${SSE_PARSER_SOURCE}${SCHEMA_FORM_SOURCE}${VALUES_SOURCE}${MAIN_SOURCE}})();\n`;
-
-if (/<\/script/i.test(SCRIPT) || /<\/style/i.test(PAGE_STYLE)) {
-  throw new Error("The playground's inline script or style would close its own tag");
+if (/<\/style/i.test(PAGE_STYLE)) {
+  throw new Error("The playground's inline style would close its own tag");
 }
 
 /**
  * The playground: one self-contained HTML page (inline style and script, nothing fetched but the
  * app's own `/openapi.json` and endpoints) that lists the app's endpoints, builds a form from the
  * selected one's input schema, runs it, and shows progress, previews, events, the result and
- * errors as they stream in. The server answers `GET /` with it.
+ * errors as they stream in, with `troupe/client`. The server answers `GET /` with it. Its script
+ * is page/main.ts, bundled (see page-script.ts); the first call may bundle it, later ones reuse it.
  *
  * @example
  * fastify.get("/", (_request, reply) =>
@@ -76,7 +70,7 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <ol id="log" data-testid="log"></ol>
 </section>
 </main>
-<script>${SCRIPT}</script>
+<script>${pageScript()}</script>
 </body>
 </html>
 `;

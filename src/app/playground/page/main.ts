@@ -1,0 +1,126 @@
+/**
+ * The playground page's script (bundled into one file by bundle-page.ts): lists the app's
+ * endpoints from `/openapi.json`, builds the selected one's form, runs it with `troupe/client`,
+ * and shows what comes back.
+ */
+import { isAbortError, RequestError } from "../../../client/index.ts";
+import { el } from "./el.ts";
+import { listEndpoints, type PlaygroundEndpoint } from "./list-endpoints.ts";
+import { OutputPanel } from "./output-panel.ts";
+import { type PageElements, pageElements } from "./page-elements.ts";
+import { runOnce, runStreaming } from "./run-endpoint.ts";
+import { buildForm, type SchemaForm } from "./schema-form.ts";
+
+const ui: PageElements = pageElements(document);
+const panel = new OutputPanel(ui, location.href);
+let endpoints: PlaygroundEndpoint[] = [];
+let form: SchemaForm | undefined;
+let active: AbortController | undefined;
+
+function selectEndpoint(doc: unknown, index: number): void {
+  const endpoint = endpoints[index];
+  if (endpoint === undefined) return;
+  ui.description.textContent = endpoint.summary;
+  form = buildForm(ui.fields, endpoint.schema, doc);
+}
+
+/** Shows why a run or the page's start failed; an abort is the user's Cancel, not a failure. */
+function showFailure(error: unknown, fallbackCode: string): void {
+  if (error instanceof RequestError) {
+    if (error.requestId !== undefined) panel.setRequestId(error.requestId);
+    panel.showError({
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      rank: error.rank,
+      requestId: error.requestId,
+      issues: error.issues,
+    });
+    panel.log("error", `${error.status ?? ""} ${error.code}: ${error.message}`.trim());
+  } else {
+    panel.showError({ code: fallbackCode, message: (error as Error)?.message ?? String(error) });
+  }
+  panel.setStatus("failed");
+}
+
+async function runSelected(): Promise<void> {
+  if (active !== undefined) return;
+  const endpoint = endpoints[Number(ui.endpoint.value)];
+  if (endpoint === undefined || form === undefined) return;
+  ui.error.hidden = true;
+  let body: unknown;
+  try {
+    body = form.read();
+  } catch (error) {
+    panel.showError({ code: "INVALID_INPUT", message: (error as Error).message });
+    return;
+  }
+  const controller = new AbortController();
+  active = controller;
+  panel.reset();
+  panel.setStatus("sending");
+  ui.run.disabled = true;
+  ui.cancel.disabled = false;
+  ui.endpoint.disabled = true;
+  try {
+    const request = { endpoint, body, panel, signal: controller.signal };
+    await (endpoint.streaming ? runStreaming(request) : runOnce(request));
+  } catch (error) {
+    if (controller.signal.aborted && isAbortError(error)) panel.setStatus("cancelled");
+    else showFailure(error, "NETWORK_ERROR");
+  } finally {
+    active = undefined;
+    panel.setQueue(null);
+    ui.run.disabled = false;
+    ui.cancel.disabled = true;
+    ui.endpoint.disabled = false;
+  }
+}
+
+function cancel(): void {
+  if (active === undefined || active.signal.aborted) return;
+  panel.log("cancel", "aborted by you");
+  active.abort();
+}
+
+async function start(): Promise<void> {
+  panel.setStatus("loading");
+  let doc: unknown;
+  try {
+    const response = await fetch("/openapi.json", { headers: { accept: "application/json" } });
+    if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
+    doc = await response.json();
+  } catch (error) {
+    showFailure(error, "OPENAPI_UNAVAILABLE");
+    return;
+  }
+  endpoints = listEndpoints(doc);
+  ui.endpoint.textContent = "";
+  endpoints.forEach((endpoint, i) => {
+    const label = `POST ${endpoint.path}${endpoint.streaming ? " · streaming" : ""}`;
+    ui.endpoint.appendChild(el("option", { value: String(i) }, label));
+  });
+  if (endpoints.length === 0) {
+    panel.showError({ code: "NO_ENDPOINTS", message: "/openapi.json lists no POST endpoints." });
+    panel.setStatus("idle");
+    return;
+  }
+  const wanted = new URLSearchParams(location.search).get("endpoint");
+  const index = Math.max(
+    0,
+    endpoints.findIndex((e) => e.path === wanted),
+  );
+  ui.endpoint.value = String(index);
+  selectEndpoint(doc, index);
+  ui.endpoint.addEventListener("change", () => selectEndpoint(doc, Number(ui.endpoint.value)));
+  ui.run.disabled = false;
+  panel.setStatus("idle");
+  document.documentElement.setAttribute("data-ready", "true");
+}
+
+ui.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  void runSelected();
+});
+ui.cancel.addEventListener("click", cancel);
+void start();
