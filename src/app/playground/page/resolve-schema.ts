@@ -98,6 +98,7 @@ export function choicesOf(schema: JsonSchema): readonly unknown[] | undefined {
   return "const" in schema ? [schema.const] : undefined;
 }
 
+/** The input for `schema`: a select for a choice of plain values, a JSON textarea for the rest. */
 export function fieldKind(schema: JsonSchema): FieldKind {
   const choices = choicesOf(schema);
   if (
