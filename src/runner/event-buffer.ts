@@ -1,5 +1,6 @@
 import type { SerializedError } from "../errors.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
+import { KeyedQueue } from "../internal/keyed-queue.ts";
 
 /** One streamed item of a request, as it arrived from a rank (results stay encoded until read). */
 export type BufferedEvent =
@@ -25,10 +26,7 @@ export type Outcome =
  * with the same key; nothing else is ever dropped while the consumer is there.
  */
 export class EventBuffer {
-  private items: (BufferedEvent | null)[] = [];
-  private head = 0;
-  private live = 0;
-  private readonly keyIndex = new Map<string, number>();
+  private readonly queue = new KeyedQueue<BufferedEvent>();
   private waiter: Deferred<void> | undefined;
   private pressured = false;
   private closed = false;
@@ -52,23 +50,14 @@ export class EventBuffer {
   }
 
   get size(): number {
-    return this.live;
+    return this.queue.size;
   }
 
   push(event: BufferedEvent): void {
     if (this.closed || this.outcome !== undefined) return;
     if (this.timed) this.lastPushAt = performance.now();
-    if (event.kind === "result" && event.key !== null) {
-      const previous = this.keyIndex.get(event.key);
-      if (previous !== undefined && this.items[previous] != null) {
-        this.items[previous] = null;
-        this.live--;
-      }
-      this.keyIndex.set(event.key, this.items.length);
-    }
-    this.items.push(event);
-    this.live++;
-    if (!this.pressured && this.live >= this.highWaterMark) {
+    this.queue.push(event, event.kind === "result" ? event.key : null);
+    if (!this.pressured && this.queue.size >= this.highWaterMark) {
       this.pressured = true;
       if (!this.detached) this.onPressure(true);
     }
@@ -94,37 +83,17 @@ export class EventBuffer {
 
   /** Takes the next event, or undefined when none is buffered. */
   take(): BufferedEvent | undefined {
-    while (this.head < this.items.length) {
-      const item = this.items[this.head];
-      this.items[this.head] = null;
-      this.head++;
-      if (item === null || item === undefined) continue;
-      this.live--;
-      if (
-        item.kind === "result" &&
-        item.key !== null &&
-        this.keyIndex.get(item.key) === this.head - 1
-      ) {
-        this.keyIndex.delete(item.key);
-      }
-      if (this.head === this.items.length) {
-        this.items = [];
-        this.head = 0;
-      } else if (this.head > 4096 && this.head * 2 > this.items.length) {
-        this.compact();
-      }
-      if (this.pressured && this.live <= this.highWaterMark >> 1) {
-        this.pressured = false;
-        if (!this.detached) this.onPressure(false);
-      }
-      return item;
+    const item = this.queue.shift();
+    if (item !== undefined && this.pressured && this.queue.size <= this.highWaterMark >> 1) {
+      this.pressured = false;
+      if (!this.detached) this.onPressure(false);
     }
-    return undefined;
+    return item;
   }
 
   /** Resolves when an event or the outcome is there to read. */
   wait(): Promise<void> {
-    if (this.live > 0 || this.outcome !== undefined || this.closed) return Promise.resolve();
+    if (this.queue.size > 0 || this.outcome !== undefined || this.closed) return Promise.resolve();
     this.waiter ??= deferred<void>();
     return this.waiter.promise;
   }
@@ -142,24 +111,11 @@ export class EventBuffer {
   }
 
   private clear(): void {
-    this.items = [];
-    this.head = 0;
-    this.live = 0;
-    this.keyIndex.clear();
+    this.queue.clear();
     if (this.pressured) {
       this.pressured = false;
       if (!this.detached) this.onPressure(false);
     }
-  }
-
-  private compact(): void {
-    const rest = this.items.slice(this.head);
-    this.items = rest;
-    this.head = 0;
-    this.keyIndex.clear();
-    rest.forEach((item, index) => {
-      if (item?.kind === "result" && item.key !== null) this.keyIndex.set(item.key, index);
-    });
   }
 
   private wake(): void {

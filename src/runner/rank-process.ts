@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { encodeFrame, FrameDecoder, parseRankMessage } from "../ipc/codec.ts";
+import { encodeFrame, FrameDecoder, parseRankMessage } from "../ipc/index.ts";
 import type { RankMessage, RunnerMessage } from "../ipc/messages.ts";
 import type { RankChannel } from "./channel.ts";
 

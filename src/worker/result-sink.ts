@@ -1,302 +1,210 @@
-import { writeSync } from "node:fs";
-import type { Writable } from "node:stream";
-import type { SerializedError } from "../errors.ts";
-import { StreamOverflowError } from "../errors.ts";
-import { type Deferred, deferred } from "../internal/deferred.ts";
+import { InvalidArgumentError, type SerializedError } from "../errors.ts";
+import { assertSendable } from "../internal/sendable.ts";
+import type { StreamingResultOptions } from "./call-context.ts";
 import {
-  encodeFrame,
-  encodeResultFrame,
-  encodeResultsFrame,
-  encodeValue,
-  RESULT_FRAME_OVERHEAD,
-} from "../ipc/codec.ts";
-import { encodePlainResultFrame } from "../ipc/plain-frame.ts";
-
-/** Most results per frame, and most bytes: bounds the work the runner does per frame. */
-const MAX_BATCH_ITEMS = 4096;
-const MAX_BATCH_BYTES = 1024 * 1024;
-/** A result waits in a batch at most this long while the worker keeps the event loop busy. */
-const MAX_BATCH_DELAY_MS = 1;
+  encodeImages,
+  type ImageEncoding,
+  isUnencodedImage,
+  previewEncoding,
+} from "./encode-images.ts";
+import { ResultBatcher, type ResultBatcherOptions } from "./result-batcher.ts";
+import { Throttle, type ThrottleClock } from "./throttle.ts";
 
 const resolved = Promise.resolve();
-/** Marks the place of a streamed error in the queue, so it keeps its order among the results. */
-const ERROR_SLOT = new Uint8Array(0);
 
-export interface ResultSinkOptions {
-  readonly channel: Writable;
-  readonly rank: number;
-  readonly highWaterMark: number;
-  readonly maxPendingBytes: number;
-  /**
-   * The channel's file descriptor. When given, a result sent at once while the channel has
-   * nothing queued goes to it in one `write(2)`, past the stream's machinery (whatever the kernel
-   * does not take then goes through the stream, after it).
-   */
-  readonly fd?: number;
-  readonly now?: () => number;
+export interface ResultSinkOptions extends ResultBatcherOptions {
+  /** The clock of `throttle`'s intervals. @default the real one */
+  readonly throttleClock?: ThrottleClock;
+  /** Encodes a result's raw images before it is queued. @default encodeImages (sharp) */
+  readonly encodeImages?: (value: unknown, encoding: ImageEncoding) => Promise<unknown>;
+}
+
+/** A result held back by `throttle` or `every`, already checked. */
+interface ThrottledResult {
+  readonly value: unknown;
+  readonly options: StreamingResultOptions | undefined;
+  /** It holds images to encode. */
+  readonly images: boolean;
 }
 
 /**
- * A rank's outbox for streamed results of the running request. Results are batched into frames
- * (one write for many results added back-to-back), sent at once when the rank has been idle, and
- * held — never dropped — while the runner applies backpressure (the channel needs draining).
+ * A rank's outbox for the streamed results and errors of the running request. It decides what
+ * is admitted and in what order: a result is checked where the worker added it (a bad one throws
+ * there), `throttle` and `every` hold results back, results with raw images are encoded in
+ * parallel but queued in the order they were added (later results and errors wait behind them),
+ * and `latestWins` lets a newer result replace an unsent one. What it admits, its
+ * {@link ResultBatcher} batches into frames and writes, under the runner's backpressure.
  */
 export class ResultSink {
-  private readonly channel: Writable;
-  private readonly rank: number;
-  private readonly highWaterMark: number;
-  private readonly maxPendingBytes: number;
-  private readonly fd: number | undefined;
-  private readonly now: () => number;
+  private readonly batcher: ResultBatcher;
+  private readonly throttleClock: ThrottleClock | undefined;
+  private readonly encode: (value: unknown, encoding: ImageEncoding) => Promise<unknown>;
 
-  private requestId = 0;
-  private items: (Uint8Array | null)[] = [];
-  /** Streamed errors, by their place in `items` (which holds ERROR_SLOT there). */
-  private errors = new Map<number, SerializedError>();
-  private keys: (string | null)[] = [];
-  private keyIndex = new Map<string, number>();
-  private head = 0;
-  private live = 0;
-  private bytes = 0;
-  private scheduled = false;
-  private waitingForDrain = false;
-  private lastWriteAt = Number.NEGATIVE_INFINITY;
-  private roomWaiter: Deferred<void> | undefined;
-  private emptyWaiter: Deferred<void> | undefined;
+  /** Counts calls, so that work a finished call left running knows it is stale. */
+  private call = 0;
+  /** The call takes results: begun, and neither cancelled nor ended. */
+  private open = false;
+  /**
+   * Settles when every result added so far with images to encode is in the batcher. While it is
+   * pending, later results and errors queue behind it, so encoding never reorders the stream.
+   */
+  private ordered: Promise<void> | undefined;
+  /** The first failure of a result added earlier (encoding it, say); fails the call. */
+  private lateError: unknown;
+  /** Results added with `throttle` or `every`, waiting for their turn. */
+  private throttle: Throttle<ThrottledResult> | undefined;
 
   constructor(options: ResultSinkOptions) {
-    this.channel = options.channel;
-    this.rank = options.rank;
-    this.highWaterMark = options.highWaterMark;
-    this.maxPendingBytes = options.maxPendingBytes;
-    this.fd = options.fd;
-    this.now = options.now ?? performance.now.bind(performance);
+    this.batcher = new ResultBatcher(options);
+    this.throttleClock = options.throttleClock;
+    this.encode = options.encodeImages ?? encodeImages;
   }
 
-  /** Starts collecting results for request `id`. */
+  /** Starts taking the results of request `id`; whatever an earlier call left is dropped. */
   begin(id: number): void {
-    this.discard();
-    this.requestId = id;
+    this.end();
+    this.call++;
+    this.open = true;
+    this.ordered = undefined;
+    this.lateError = undefined;
+    this.batcher.begin(id);
   }
 
   /**
-   * Sends or queues one result, as {@link add} does. When the outbox is empty and the rank has
-   * been idle, the result is encoded straight into a frame of its own and written at once: the
-   * path of a result that a consumer waits for, so it does no more than it must.
+   * Admits one result of the running call; resolves when the outbox has room again. Throws an
+   * InvalidPayloadError for a value that cannot be sent, InvalidArgumentError for bad options and
+   * StreamOverflowError past maxPendingBytes.
    */
-  addValue(value: unknown, key: string | null): Promise<void> {
-    const now = key === null ? this.idleNow() : undefined;
-    if (now !== undefined) {
-      const frame = encodeResultFrame(this.requestId, value);
-      this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
-      this.writeNow(frame, false);
-      this.lastWriteAt = now;
+  add(value: unknown, options: StreamingResultOptions | undefined): Promise<void> {
+    if (!this.open) return resolved;
+    // A plain result (most are) while the rank is idle: checked, encoded and written in one pass.
+    if (
+      this.ordered === undefined &&
+      (options === undefined ||
+        (options.latestWins === undefined &&
+          options.throttle === undefined &&
+          options.every === undefined)) &&
+      this.batcher.sendNow(value, true)
+    ) {
       return resolved;
     }
-    return this.add(encodeValue(value), key);
-  }
-
-  /**
-   * Sends `value` at once, in one pass from value to written frame, when the outbox is empty, the
-   * rank has been idle and `value` is plain data (see {@link encodePlainResultFrame}); returns
-   * `false`, having done nothing, otherwise. The rank's path for a result a consumer waits for.
-   */
-  sendPlainNow(value: unknown): boolean {
-    const now = this.idleNow();
-    if (now === undefined) return false;
-    const frame = encodePlainResultFrame(this.requestId, value);
-    if (frame === undefined) return false;
-    this.assertRoom(frame.byteLength - RESULT_FRAME_OVERHEAD, 0);
-    this.writeNow(frame, true);
-    this.lastWriteAt = now;
-    return true;
-  }
-
-  /**
-   * The time, when nothing is queued, the channel takes writes and the last write was over
-   * MAX_BATCH_DELAY_MS ago; `undefined` otherwise. The clock is read only once the rest holds: a
-   * burst of results, which queue, reads it once per result (in {@link add}), not three times.
-   */
-  private idleNow(): number | undefined {
-    if (this.live > 0 || this.channel.writableNeedDrain) return undefined;
-    const now = this.now();
-    return now - this.lastWriteAt > MAX_BATCH_DELAY_MS ? now : undefined;
-  }
-
-  /** Queues one encoded result; resolves when the outbox is below its high-water mark. */
-  add(encoded: Uint8Array, key: string | null): Promise<void> {
-    const previous = key === null ? undefined : this.keyIndex.get(key);
-    this.assertRoom(
-      encoded.byteLength,
-      previous === undefined ? 0 : (this.items[previous]?.byteLength ?? 0),
-    );
-    if (key !== null) {
-      if (previous !== undefined) this.remove(previous);
-      this.keyIndex.set(key, this.items.length);
+    // Checked now, so a bad result throws where the worker added it. The walk stops at the first
+    // image to encode; the rest is checked once the images are encoded.
+    const images = assertSendable(value, "result", isUnencodedImage);
+    const interval = options?.throttle;
+    const every = options?.every;
+    if (interval === undefined && every === undefined) return this.enqueue(value, options, images);
+    if (interval !== undefined && !(typeof interval === "number" && interval >= 0)) {
+      throw new InvalidArgumentError(
+        `Expected \`throttle\` to be a non-negative number of ms, got ${String(interval)}`,
+      );
     }
-    this.items.push(encoded);
-    this.keys.push(key);
-    this.live++;
-    this.bytes += encoded.byteLength;
-
-    const now = this.now();
-    if (
-      now - this.lastWriteAt > MAX_BATCH_DELAY_MS ||
-      this.items.length - this.head >= MAX_BATCH_ITEMS
-    ) {
-      // The rank was idle (or the batch is full): send now, even if the worker's code is
-      // synchronous and will not yield to the event loop for a while.
-      this.flush();
-    } else if (!this.scheduled) {
-      this.scheduled = true;
-      queueMicrotask(this.flushScheduled);
+    if (every !== undefined && !(Number.isSafeInteger(every) && every >= 1)) {
+      throw new InvalidArgumentError(
+        `Expected \`every\` to be a positive integer, got ${String(every)}`,
+      );
     }
-    if (this.live < this.highWaterMark) return resolved;
-    this.roomWaiter ??= deferred<void>();
-    return this.roomWaiter.promise;
+    if (interval !== undefined && every !== undefined) {
+      throw new InvalidArgumentError("Give `throttle` or `every`, not both");
+    }
+    if (this.throttle === undefined) {
+      const call = this.call;
+      this.throttle = new Throttle(({ value: held, options: rest, images: encode }) => {
+        // A throttled result goes out later; a failure then fails the call.
+        this.enqueue(held, rest, encode).catch((error: unknown) => {
+          if (this.call === call) this.lateError ??= error;
+        });
+      }, this.throttleClock);
+    }
+    const key = options?.latestWins ?? "";
+    const item = { value, options, images };
+    if (every !== undefined) this.throttle.addEvery(key, every, item);
+    else this.throttle.add(key, interval as number, item);
+    return resolved;
   }
 
   /** Queues a non-fatal error for the consumer, behind every result added before it. */
   addError(error: SerializedError): void {
-    this.errors.set(this.items.length, error);
-    this.items.push(ERROR_SLOT);
-    this.keys.push(null);
-    this.live++;
-    this.flush();
-  }
-
-  /** Resolves once every queued result has been handed to the channel. */
-  drained(): Promise<void> {
-    this.flush();
-    if (this.live === 0) return resolved;
-    this.emptyWaiter ??= deferred<void>();
-    return this.emptyWaiter.promise;
-  }
-
-  /** Drops every queued result (the request was cancelled; the runner discards them anyway). */
-  discard(): void {
-    this.items = [];
-    this.errors.clear();
-    this.keys = [];
-    this.keyIndex.clear();
-    this.head = 0;
-    this.live = 0;
-    this.bytes = 0;
-    this.wake();
-  }
-
-  /**
-   * Writes `frame` straight to the descriptor if nothing is queued before it, else to the stream
-   * (a copy of what is left, if the frame's memory is `scratch` that will be reused).
-   */
-  private writeNow(frame: Uint8Array, scratch: boolean): void {
-    let rest = frame;
-    if (this.fd !== undefined && this.channel.writableLength === 0) {
-      try {
-        rest = frame.subarray(writeSync(this.fd, frame));
-      } catch {
-        // EAGAIN (the kernel's buffer is full) or a closed channel: the stream handles both.
-      }
+    if (!this.open) return;
+    if (this.ordered === undefined) {
+      this.batcher.addError(error);
+      return;
     }
-    if (rest.byteLength > 0) this.channel.write(scratch ? rest.slice() : rest);
-  }
-
-  /** Throws unless `bytes` more (replacing `replaced`) stay within maxPendingBytes. */
-  private assertRoom(bytes: number, replaced: number): void {
-    if (this.bytes - replaced + bytes <= this.maxPendingBytes) return;
-    throw new StreamOverflowError(
-      `Rank ${this.rank} holds ${this.bytes} bytes of results its consumer has not read; adding ${bytes} more would pass maxPendingBytes (${this.maxPendingBytes}). Await addStreamingResult() to wait for room, or use latestWins for previews.`,
-      {
-        rank: this.rank,
-        details: { pendingBytes: this.bytes, maxPendingBytes: this.maxPendingBytes },
-      },
+    const call = this.call;
+    this.setOrdered(
+      this.ordered.then(() => {
+        if (this.isOpen(call)) this.batcher.addError(error);
+      }),
     );
   }
 
-  private readonly flushScheduled = (): void => {
-    this.scheduled = false;
-    this.flush();
-  };
-
-  private flush(): void {
-    while (this.live > 0) {
-      if (this.channel.writableNeedDrain) {
-        if (!this.waitingForDrain) {
-          this.waitingForDrain = true;
-          this.channel.once("drain", () => {
-            this.waitingForDrain = false;
-            this.flush();
-          });
-        }
-        return;
-      }
-      this.writeBatch();
-    }
+  /**
+   * The call returned: sends the newest throttled results, waits for every result queued behind
+   * an encode, and resolves once all of them are handed to the channel. Rejects with the first
+   * failure of a result added earlier.
+   */
+  async finish(): Promise<void> {
+    this.throttle?.flush();
+    while (this.ordered !== undefined) await this.ordered;
+    if (this.lateError !== undefined) throw this.lateError;
+    await this.batcher.drained();
   }
 
-  private writeBatch(): void {
-    const batch: Uint8Array[] = [];
-    const keys: (string | null)[] = [];
-    let hasKeys = false;
-    let batchBytes = 0;
-    while (
-      this.head < this.items.length &&
-      batch.length < MAX_BATCH_ITEMS &&
-      (batchBytes < MAX_BATCH_BYTES || batch.length === 0)
-    ) {
-      const item = this.items[this.head];
-      // A streamed error goes out in a frame of its own, after the results before it.
-      if (item === ERROR_SLOT && batch.length > 0) break;
-      const key = this.keys[this.head] ?? null;
-      this.head++;
-      if (item === ERROR_SLOT) {
-        const error = this.errors.get(this.head - 1) as SerializedError;
-        this.errors.delete(this.head - 1);
-        this.live--;
-        this.channel.write(encodeFrame({ t: "streamError", id: this.requestId, error }));
-        this.lastWriteAt = this.now();
-        break;
-      }
-      if (item === null || item === undefined) continue;
-      if (key !== null) {
-        hasKeys = true;
-        this.keyIndex.delete(key);
-      }
-      batch.push(item);
-      keys.push(key);
-      batchBytes += item.byteLength;
-    }
-    this.live -= batch.length;
-    this.bytes -= batchBytes;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.keys = [];
-      this.errors.clear();
-      this.head = 0;
-    }
-    if (batch.length > 0) {
-      this.channel.write(encodeResultsFrame(this.requestId, batch, hasKeys ? keys : undefined));
-      this.lastWriteAt = this.now();
-    }
-    this.wake();
+  /** Resolves once every result admitted so far has been handed to the channel. */
+  drained(): Promise<void> {
+    return this.batcher.drained();
   }
 
-  private remove(index: number): void {
-    const item = this.items[index];
-    if (item === null || item === undefined) return;
-    this.items[index] = null;
-    this.live--;
-    this.bytes -= item.byteLength;
+  /** The call was cancelled: drops what is held back or queued and takes nothing more. */
+  cancel(): void {
+    this.end();
+    this.batcher.discard();
   }
 
-  private wake(): void {
-    if (this.roomWaiter !== undefined && this.live < Math.max(1, this.highWaterMark >> 1)) {
-      this.roomWaiter.resolve();
-      this.roomWaiter = undefined;
-    }
-    if (this.emptyWaiter !== undefined && this.live === 0) {
-      this.emptyWaiter.resolve();
-      this.emptyWaiter = undefined;
-    }
+  /** The call is over: results it still adds, or that finish encoding now, are dropped. */
+  end(): void {
+    this.open = false;
+    this.throttle?.clear();
+    this.throttle = undefined;
+  }
+
+  private isOpen(call: number): boolean {
+    return this.open && this.call === call;
+  }
+
+  private enqueue(
+    value: unknown,
+    options: StreamingResultOptions | undefined,
+    images: boolean,
+  ): Promise<void> {
+    const key = options?.latestWins ?? null;
+    if (this.ordered === undefined && !images) return this.batcher.addValue(value, key);
+    // Images to encode: start now (in parallel with earlier ones), queue in order.
+    const call = this.call;
+    const encoding = images ? this.encode(value, previewEncoding(options?.imageFormat)) : value;
+    const added = Promise.all([encoding, this.ordered ?? resolved]).then(([encoded]) => {
+      if (!this.isOpen(call)) return;
+      if (images) assertSendable(encoded, "result");
+      return this.batcher.addValue(encoded, key);
+    });
+    this.setOrdered(
+      added.then(
+        () => undefined,
+        (error: unknown) => {
+          if (this.call === call) this.lateError ??= error;
+        },
+      ),
+    );
+    // A worker that does not await it still fails its call with the error; no unhandled rejection.
+    added.catch(() => {});
+    return added;
+  }
+
+  /** Makes `tail` the end of the ordered queue; the fast path returns once it settled. */
+  private setOrdered(tail: Promise<void>): void {
+    this.ordered = tail;
+    void tail.then(() => {
+      if (this.ordered === tail) this.ordered = undefined;
+    });
   }
 }

@@ -25,7 +25,7 @@ import {
   WorkerCallError,
   WorkerExitedError,
 } from "../../src/errors.ts";
-import { decodeValue, encodeValue } from "../../src/ipc/codec.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/index.ts";
 
 type ErrorClass = new (message: string, options?: TroupeErrorOptions) => TroupeError;
 

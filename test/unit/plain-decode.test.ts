@@ -2,7 +2,7 @@ import { Packr } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { Image } from "../../src/encoding/image.ts";
 import { Tensor } from "../../src/encoding/tensor.ts";
-import { decodeValue, encodeValue } from "../../src/ipc/codec.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/index.ts";
 import { decodePlain, NOT_PLAIN } from "../../src/ipc/plain-decode.ts";
 import { NUMBERS, randomPlain, WELL_FORMED } from "./support/plain-values.ts";
 import { mulberry32 } from "./support/prng.ts";

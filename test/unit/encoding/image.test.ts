@@ -1,7 +1,7 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { Image, readHeader } from "../../../src/encoding/image.ts";
-import { decodeValue, encodeValue } from "../../../src/ipc/codec.ts";
+import { decodeValue, encodeValue } from "../../../src/ipc/index.ts";
 
 async function file(
   format: "png" | "jpeg" | "webp",

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { decodeNpy, encodeNpy, type TensorDType } from "../../../src/encoding/npy.ts";
 import { Tensor } from "../../../src/encoding/tensor.ts";
-import { decodeValue, encodeValue } from "../../../src/ipc/codec.ts";
+import { decodeValue, encodeValue } from "../../../src/ipc/index.ts";
 
 const samples: Record<TensorDType, Tensor["data"]> = {
   float16: new Uint16Array([0x3c00, 0xc000, 0x7c00, 0x0001]), // 1, -2, inf, smallest subnormal

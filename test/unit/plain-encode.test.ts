@@ -1,23 +1,36 @@
 import { describe, expect, it } from "vitest";
 import { Image } from "../../src/encoding/image.ts";
 import { Tensor } from "../../src/encoding/tensor.ts";
-import { decodeValue, encodeResultFrame, FrameDecoder } from "../../src/ipc/codec.ts";
-import { encodePlainResultFrame } from "../../src/ipc/plain-frame.ts";
+import { FrameDecoder } from "../../src/ipc/frame-decoder.ts";
+import { encodeResultFrame, encodeResultsFrame } from "../../src/ipc/results-frame.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/value-codec.ts";
 import { NUMBERS, randomPlain, STRINGS } from "./support/plain-values.ts";
 import { mulberry32 } from "./support/prng.ts";
 
-/** The frame as bytes to compare (it is a view of a buffer the next call reuses). */
+/**
+ * The frame of the plain branch of encodeResultFrame, as bytes to compare (it is a view of a
+ * buffer the next call reuses).
+ */
 function plain(id: number, value: unknown): number[] | undefined {
   const frame = encodePlainResultFrame(id, value);
   return frame === undefined ? undefined : [...frame];
 }
 
-/** What msgpackr's frame holds: the reference the fast path must match byte for byte. */
-function reference(id: number, value: unknown): number[] {
-  return [...encodeResultFrame(id, value)];
+/** With `plainOnly`, encodeResultFrame takes the plain branch or gives up. */
+function encodePlainResultFrame(id: number, value: unknown): Uint8Array | undefined {
+  return encodeResultFrame(id, value, true);
 }
 
-describe("encodePlainResultFrame", () => {
+/** The frame msgpackr's bytes make: the reference the plain branch must match byte for byte. */
+function referenceFrame(id: number, value: unknown): Uint8Array {
+  return encodeResultsFrame(id, [encodeValue(value)]);
+}
+
+function reference(id: number, value: unknown): number[] {
+  return [...referenceFrame(id, value)];
+}
+
+describe("encodeResultFrame's plain branch", () => {
   it("writes msgpackr's bytes for every kind of number", () => {
     for (const value of NUMBERS)
       expect(plain(1, value), String(value)).toEqual(reference(1, value));
@@ -66,7 +79,7 @@ describe("encodePlainResultFrame", () => {
     expect(message.items.map((item) => decodeValue(item))).toEqual([value]);
   });
 
-  it("gives up on anything but plain data, so the general path checks and encodes it", () => {
+  it("gives up on anything but plain data, so the general branch checks and encodes it", () => {
     const cycle: Record<string, unknown> = {};
     cycle.self = cycle;
     let deep: unknown = 1;
@@ -108,7 +121,7 @@ describe("encodePlainResultFrame", () => {
     const large = { text: "y".repeat(3_000_000), list: Array.from({ length: 1000 }, (_, i) => i) };
     const frame = encodePlainResultFrame(1, large) as Uint8Array;
     // Compared as Buffers: an element-wise deep equality of 3 MB takes seconds.
-    expect(Buffer.from(frame).equals(encodeResultFrame(1, large))).toBe(true);
+    expect(Buffer.from(frame).equals(referenceFrame(1, large))).toBe(true);
     expect(plain(2, { small: true })).toEqual(reference(2, { small: true }));
   });
 });

@@ -1,19 +1,18 @@
 /**
- * The fast path of a result that a consumer is waiting for. Most streamed results are plain data
- * (a step, a progress, a message): this encodes such a value in one pass, straight into a results
- * frame of one item, with the bytes msgpackr writes for it with troupe's options. One small
- * function instead of a walk that checks the value and then msgpackr's general encoder: on a rank
- * that sat idle between results, every piece of code the path touches costs microseconds.
+ * The encoding half of the plain branch of a results frame (see `results-frame.ts`). Most streamed
+ * results are plain data (a step, a progress, a message): this encodes such a value in one pass,
+ * with the bytes msgpackr writes for it with troupe's options, straight after room for the frame's
+ * header. One small function instead of a walk that checks the value and then msgpackr's general
+ * encoder: on a rank that sat idle between results, every piece of code the path touches costs
+ * microseconds.
  *
  * Plain data is what JSON has, plus `undefined`: null, booleans, numbers, strings, arrays and
  * objects whose prototype is `Object.prototype`, at most MAX_DEPTH levels deep. On anything else
  * (bytes, an Image, a Map, a Date, a class instance, a function, a cycle) it gives up and returns
- * `undefined`; the caller then takes the general path, which checks the value and names what
- * cannot be sent.
+ * `undefined`; the caller then takes the general branch.
  */
-import { RESULT_FRAME_OVERHEAD, writeResultFrameHeader } from "./codec.ts";
 
-/** Deeper than this, the value is left to the general path (which finds cycles). */
+/** Deeper than this, the value is left to the general branch (which finds cycles). */
 const MAX_DEPTH = 64;
 /** A scratch buffer that grew past this is dropped after use rather than kept. */
 const KEEP_BYTES = 1024 * 1024;
@@ -24,19 +23,19 @@ let view = new DataView(buffer.buffer);
 let at = 0;
 
 /**
- * A results frame of request `id` holding `value`, or `undefined` when `value` is not plain data.
- * The frame is a view of a scratch buffer that the next call overwrites: write or copy it first.
+ * `reserve` bytes for the caller to fill, then `value` as msgpackr encodes it; `undefined` when
+ * `value` is not plain data. The result is a view of a scratch buffer that the next call
+ * overwrites: write or copy it first.
  */
-export function encodePlainResultFrame(id: number, value: unknown): Uint8Array | undefined {
-  at = RESULT_FRAME_OVERHEAD;
+export function encodePlain(value: unknown, reserve: number): Uint8Array | undefined {
+  at = reserve;
   if (!write(value, 0)) return undefined;
-  const frame = buffer.subarray(0, at);
-  writeResultFrameHeader(frame, id);
+  const encoded = buffer.subarray(0, at);
   if (buffer.byteLength > KEEP_BYTES) {
     buffer = new Uint8Array(8192);
     view = new DataView(buffer.buffer);
   }
-  return frame;
+  return encoded;
 }
 
 function write(value: unknown, depth: number): boolean {
@@ -169,7 +168,7 @@ function writeObject(object: Record<string, unknown>, depth: number): boolean {
     if (!write(object[key], depth + 1)) return false;
     size++;
   }
-  // msgpackr throws past 65535 keys; the general path lets it.
+  // msgpackr throws past 65535 keys; the general branch lets it.
   if (size > 0xffff) return false;
   buffer[header + 1] = size >> 8;
   buffer[header + 2] = size & 0xff;

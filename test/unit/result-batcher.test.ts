@@ -2,15 +2,12 @@ import { PassThrough, Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { StreamOverflowError } from "../../src/errors.ts";
 import { deferred } from "../../src/internal/deferred.ts";
-import {
-  decodeValue,
-  encodeResultsFrame,
-  encodeValue,
-  FrameDecoder,
-  parseRankMessage,
-} from "../../src/ipc/codec.ts";
+import { FrameDecoder } from "../../src/ipc/frame-decoder.ts";
+import { parseRankMessage } from "../../src/ipc/parse-message.ts";
+import { encodeResultsFrame } from "../../src/ipc/results-frame.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/value-codec.ts";
 import { closeChannel, openChannels } from "../../src/runner/channel.ts";
-import { ResultSink } from "../../src/worker/result-sink.ts";
+import { ResultBatcher } from "../../src/worker/result-batcher.ts";
 import { mulberry32 } from "./support/prng.ts";
 import { flushMicrotasks, isSettled } from "./support/promise-state.ts";
 
@@ -85,8 +82,8 @@ function makeSink(
   channel: Writable,
   now: () => number,
   options: { highWaterMark?: number; maxPendingBytes?: number; rank?: number } = {},
-): ResultSink {
-  const sink = new ResultSink({
+): ResultBatcher {
+  const sink = new ResultBatcher({
     channel,
     now,
     rank: options.rank ?? 0,
@@ -99,7 +96,7 @@ function makeSink(
 
 const enc = (value: unknown): Uint8Array => encodeValue(value);
 
-describe("ResultSink", () => {
+describe("ResultBatcher", () => {
   describe("batching", () => {
     it("writes the first result at once, in its own frame tagged with the request id", () => {
       const { channel, chunks } = freeChannel();
@@ -531,7 +528,7 @@ describe("ResultSink", () => {
         const fd = (pair.remote as unknown as { _handle: { fd: number } })._handle.fd;
         const writes = vi.spyOn(pair.remote, "write");
         const time = clock();
-        const sink = new ResultSink({
+        const sink = new ResultBatcher({
           channel: pair.remote,
           fd,
           now: time.now,
@@ -580,7 +577,7 @@ describe("ResultSink", () => {
     });
   });
 
-  describe("sendPlainNow (a plain result while the rank is idle)", () => {
+  describe("sendNow (a result while the rank is idle)", () => {
     it("writes the frame addValue would, from one pass over the value", () => {
       const { channel, chunks } = freeChannel();
       const time = clock();
@@ -588,7 +585,7 @@ describe("ResultSink", () => {
       sink.begin(3);
       const value = { step: 4, progress: 0.2, label: "denoising" };
       time.set(2);
-      expect(sink.sendPlainNow(value)).toBe(true);
+      expect(sink.sendNow(value, true)).toBe(true);
       expect(chunks.map((chunk) => [...chunk])).toEqual([
         [...encodeResultsFrame(3, [encodeValue(value)])],
       ]);
@@ -599,28 +596,28 @@ describe("ResultSink", () => {
       const time = clock();
       const sink = makeSink(channel, time.now);
       time.set(2);
-      sink.sendPlainNow({ first: "result" });
+      sink.sendNow({ first: "result" }, true);
       time.set(4);
-      sink.sendPlainNow({ second: "overwrites the scratch buffer" });
+      sink.sendNow({ second: "overwrites the scratch buffer" }, true);
       expect(valuesPerFrame(chunks)).toEqual([
         [{ first: "result" }],
         [{ second: "overwrites the scratch buffer" }],
       ]);
     });
 
-    it("does nothing and returns false for data that is not plain, or when the rank is not idle", async () => {
+    it("does nothing and returns false for data that is not plain when asked for plain only, or when the rank is not idle", async () => {
       const { channel, chunks } = freeChannel();
       const time = clock();
       const sink = makeSink(channel, time.now);
       time.set(2);
-      expect(sink.sendPlainNow({ bytes: new Uint8Array(2) })).toBe(false);
+      expect(sink.sendNow({ bytes: new Uint8Array(2) }, true)).toBe(false);
       expect(chunks).toHaveLength(0);
-      expect(sink.sendPlainNow("sent")).toBe(true);
+      expect(sink.sendNow("sent", true)).toBe(true);
       time.set(2.5);
-      expect(sink.sendPlainNow("within 1 ms of the last write")).toBe(false);
+      expect(sink.sendNow("within 1 ms of the last write", true)).toBe(false);
       void sink.add(enc("queued"), null);
       time.set(10);
-      expect(sink.sendPlainNow("behind a queued result")).toBe(false);
+      expect(sink.sendNow("behind a queued result", true)).toBe(false);
       await flushMicrotasks();
       expect(valuesPerFrame(chunks)).toEqual([["sent"], ["queued"]]);
     });
@@ -628,7 +625,7 @@ describe("ResultSink", () => {
     it("throws StreamOverflowError for a plain result over maxPendingBytes and writes nothing", () => {
       const { channel, chunks } = freeChannel();
       const sink = makeSink(channel, clock().now, { maxPendingBytes: 10 });
-      expect(() => sink.sendPlainNow("x".repeat(10))).toThrow(StreamOverflowError);
+      expect(() => sink.sendNow("x".repeat(10), true)).toThrow(StreamOverflowError);
       expect(chunks).toHaveLength(0);
     });
   });
