@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { InvalidArgumentError } from "../errors.ts";
 
 /** Where a list of GPUs came from, for error messages. */
 export interface DetectedGpus {
@@ -46,4 +47,31 @@ function nvidiaSmiList(): Promise<string[]> {
       resolve(error === null ? parseNvidiaSmiList(stdout) : []);
     });
   });
+}
+
+/** The GPU each rank gets, and whether to hide every GPU from them (CPU was asked for). */
+export interface GpuAssignment {
+  readonly ids: readonly string[];
+  readonly hide: boolean;
+}
+
+/**
+ * The runner's `gpus` option made concrete for `worldSize` ranks: the ids given (`[]` hides every
+ * GPU), or with "auto" the first `worldSize` detected ones, or none (CPU) when none is found.
+ * Throws INVALID_ARGUMENT when "auto" finds some GPUs but fewer than there are ranks.
+ */
+export async function assignGpus(
+  gpus: readonly string[] | "auto",
+  worldSize: number,
+  env: NodeJS.ProcessEnv,
+): Promise<GpuAssignment> {
+  if (gpus !== "auto") return { ids: gpus, hide: gpus.length === 0 };
+  const detected = await detectGpus(env);
+  if (detected.ids.length === 0) return { ids: [], hide: false };
+  if (detected.ids.length < worldSize) {
+    throw new InvalidArgumentError(
+      `Expected at least ${worldSize} GPUs for worldSize ${worldSize}, found ${detected.ids.length} (${detected.source}); pass gpus: [] to run on CPU`,
+    );
+  }
+  return { ids: detected.ids.slice(0, worldSize), hide: false };
 }

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidArgumentError, InvalidWorkerError } from "../errors.ts";
+import { assertSendable } from "../internal/sendable.ts";
 import type { Logger } from "./logger.ts";
 
 /** How the runner restarts the group after a rank dies. */
@@ -118,6 +119,7 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
       );
     }
     positiveInt("keepalive.interval", keepalive.interval);
+    assertSendable(keepalive.payload, "keepalive.payload");
   }
   if (options.streamAllRanks !== undefined && typeof options.streamAllRanks !== "boolean") {
     throw new InvalidArgumentError(

@@ -1,36 +1,168 @@
 import type { ImageFormat } from "../encoding/image.ts";
-import type { EventBuffer } from "./event-buffer.ts";
+import { encodeValue } from "../ipc/index.ts";
+import { EventBuffer } from "./event-buffer.ts";
 
 export type RequestState = "queued" | "running" | "settling" | "finished";
 
-/** One call's state inside the runner, from submission until every rank is done with it. */
+/** The ranks whose results a running request reads: paused while its consumer is behind. */
+export interface ResultProducers {
+  pauseResults(): void;
+  resumeResults(): void;
+}
+
+/** What a request is made of (all but `id` as the caller of `invoke()` or `stream()` gave it). */
+export type RunnerRequestInit = Pick<
+  RunnerRequest,
+  "id" | "requestId" | "payload" | "streaming" | "imageFormat" | "streamingTimeout"
+> & {
+  /** Unread results above which the producers are paused. */
+  readonly highWaterMark: number;
+};
+
+/**
+ * One call's state inside the runner, from submission until every rank is done with it:
+ * `queued` -> `running` (sent to every rank) -> `settling` (its outcome is known, cancelled on the
+ * ranks that still run it) -> `finished` (no rank holds it). Its consumer reads `buffer`.
+ */
 export class RunnerRequest {
-  state: RequestState = "queued";
-  /** Ranks that have not yet finished or abandoned this request. */
-  readonly pendingRanks = new Set<number>();
+  /** The runner's own number for it, which every message about it carries. */
+  readonly id: number;
+  /** The id the worker sees as `ctx.requestId`. */
+  readonly requestId: string;
+  /** The encoded payload. */
+  readonly payload: Uint8Array;
+  /** `true` for `stream()`: the consumer reads its results and is told its queue position. */
+  readonly streaming: boolean;
+  readonly imageFormat: ImageFormat;
+  /** Fail with STREAM_IDLE after this many ms without an event, while running. */
+  readonly streamingTimeout: number | undefined;
+  /** Its events and outcome, as its consumer reads them. */
+  readonly buffer: EventBuffer;
+  private currentState: RequestState = "queued";
+  /** Ranks that have not yet finished or abandoned it. */
+  private readonly pending = new Set<number>();
   /** Rank 0's encoded return value, once it arrived. */
-  output: Uint8Array | undefined;
+  private output: Uint8Array | undefined;
   /** A rank's COLLECTIVE_ABORTED caused by another rank: the outcome only if no better one comes. */
-  abortEcho: Error | undefined;
-  /** Undo functions run when the request finishes (timers, signal listeners). */
-  readonly cleanups: (() => void)[] = [];
+  private abortEcho: Error | undefined;
+  private producers: ResultProducers | undefined;
+  private readonly cleanups: (() => void)[] = [];
 
-  constructor(
-    readonly id: number,
-    readonly requestId: string,
-    readonly payload: Uint8Array,
-    readonly streaming: boolean,
-    readonly buffer: EventBuffer,
-    readonly streamingTimeout: number | undefined,
-    readonly imageFormat: ImageFormat,
-  ) {}
-
-  /** `true` once the consumer has its outcome (the ranks may still be winding down). */
-  get settledForConsumer(): boolean {
-    return this.buffer.outcome !== undefined;
+  constructor(init: RunnerRequestInit) {
+    this.id = init.id;
+    this.requestId = init.requestId;
+    this.payload = init.payload;
+    this.streaming = init.streaming;
+    this.imageFormat = init.imageFormat;
+    this.streamingTimeout = init.streamingTimeout;
+    this.buffer = new EventBuffer(
+      init.highWaterMark,
+      (paused) => this.onPressure(paused),
+      init.streamingTimeout !== undefined,
+    );
   }
 
-  runCleanups(): void {
+  get state(): RequestState {
+    return this.currentState;
+  }
+
+  /** The ranks still running it, lowest first (they were added in order). */
+  get pendingRanks(): number[] {
+    return [...this.pending];
+  }
+
+  /** `true` while `rank` has neither finished nor abandoned it. */
+  isPendingOn(rank: number): boolean {
+    return this.pending.has(rank);
+  }
+
+  /** Runs `cleanup` (a timer, a signal listener) when the request finishes. */
+  onFinish(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Tells a streaming consumer how many requests are ahead of this one. */
+  announcePosition(position: number): void {
+    if (this.streaming) this.buffer.push({ kind: "queued", position });
+  }
+
+  /** It was sent to ranks `0..worldSize-1`, which produce its results. */
+  start(worldSize: number, producers: ResultProducers): void {
+    this.currentState = "running";
+    this.producers = producers;
+    for (let rank = 0; rank < worldSize; rank++) this.pending.add(rank);
+    if (this.streaming) this.buffer.push({ kind: "started" });
+  }
+
+  /**
+   * Its outcome is known while ranks still run it. Returns `true` when it was running, so the
+   * caller cancels it on those ranks (once).
+   */
+  settle(): boolean {
+    if (this.currentState !== "running") return false;
+    this.currentState = "settling";
+    return true;
+  }
+
+  /** Fails it for its consumer now (buffered events are dropped); the ranks may still run it. */
+  fail(error: Error): void {
+    this.buffer.fail(error);
+  }
+
+  /** Rank `rank` returned; rank 0's `output` is the request's. */
+  rankReturned(rank: number, output: Uint8Array): void {
+    this.pending.delete(rank);
+    if (rank === 0) this.output = output;
+  }
+
+  /**
+   * Rank `rank` threw (or gave up after a cancel, `aborted`). Returns `true` when this is the
+   * request's outcome, so the caller cancels it on the other ranks, which may be waiting for this
+   * one in a collective. An abort echo (the rank only saw another rank abort a collective) is the
+   * outcome only if that rank's own error never comes.
+   */
+  rankFailed(rank: number, error: Error, { echo, aborted }: { echo: boolean; aborted: boolean }) {
+    this.pending.delete(rank);
+    if (echo) {
+      this.abortEcho ??= error;
+      return false;
+    }
+    if (aborted || this.buffer.outcome !== undefined) return false;
+    this.buffer.finish({ ok: false, error });
+    return true;
+  }
+
+  /** `true` once no rank runs it. */
+  get allRanksDone(): boolean {
+    return this.pending.size === 0;
+  }
+
+  /**
+   * No rank holds it any more: its outcome is set if it was not (rank 0's output, or the abort
+   * echo), its timers are cleared, and results still buffered for a slow consumer stay with it
+   * but no longer hold the ranks. Returns `true` when it succeeded.
+   */
+  finish(): boolean {
+    let succeeded = false;
+    if (this.buffer.outcome === undefined) {
+      if (this.abortEcho !== undefined) {
+        this.buffer.finish({ ok: false, error: this.abortEcho });
+      } else {
+        this.buffer.finish({ ok: true, output: this.output ?? encodeValue(undefined) });
+        succeeded = true;
+      }
+    }
+    this.currentState = "finished";
+    this.producers = undefined;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.buffer.detach();
+    return succeeded;
+  }
+
+  private onPressure(paused: boolean): void {
+    const producers = this.producers;
+    if (producers === undefined) return;
+    if (paused) producers.pauseResults();
+    else producers.resumeResults();
   }
 }

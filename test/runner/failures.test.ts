@@ -37,6 +37,26 @@ describe("a rank whose setup() throws", () => {
   });
 });
 
+describe("a call made while start() runs", () => {
+  it("fails with start()'s error when the start fails, instead of waiting for a group that never comes", async () => {
+    using dir = tempDir();
+    const runner = new DistributedRunner({
+      worker: new URL("../fixtures/setup-fails-worker.ts", import.meta.url),
+      worldSize: 2,
+      gpus: [],
+    });
+    const started = runner.start({ setup: { failRank: 0, dir: dir.path } });
+    const call = runner.invoke(null);
+    const [startError, callError] = await Promise.all([
+      started.catch((e: unknown) => e),
+      call.catch((e: unknown) => e),
+    ]);
+    expect(startError).toBeInstanceOf(SetupError);
+    expect(callError).toBe(startError);
+    expect(runner.queueLength).toBe(0);
+  });
+});
+
 describe("a rank whose call() throws", () => {
   const runner = scenarioRunner();
   beforeAll(() => runner.start());

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { detectGpus, parseNvidiaSmiList, parseVisibleDevices } from "../../src/runner/gpus.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+import {
+  assignGpus,
+  detectGpus,
+  parseNvidiaSmiList,
+  parseVisibleDevices,
+} from "../../src/runner/gpus.ts";
 
 describe("parseVisibleDevices", () => {
   it.each([
@@ -90,5 +96,39 @@ describe("detectGpus", () => {
   it("keeps UUIDs from CUDA_VISIBLE_DEVICES up to the first invalid entry", async () => {
     const { ids } = await detectGpus({ CUDA_VISIBLE_DEVICES: "GPU-a,MIG-b,-1,2" });
     expect(ids).toEqual(["GPU-a", "MIG-b"]);
+  });
+});
+
+describe("assignGpus", () => {
+  it("gives the ranks the ids passed, and hides every GPU for an empty list", async () => {
+    await expect(assignGpus(["2", "5"], 2, {})).resolves.toEqual({ ids: ["2", "5"], hide: false });
+    await expect(assignGpus([], 2, { CUDA_VISIBLE_DEVICES: "0,1" })).resolves.toEqual({
+      ids: [],
+      hide: true,
+    });
+  });
+
+  it("gives each rank one of the detected GPUs, in order, with auto", async () => {
+    await expect(assignGpus("auto", 2, { CUDA_VISIBLE_DEVICES: "3,1,2" })).resolves.toEqual({
+      ids: ["3", "1"],
+      hide: false,
+    });
+  });
+
+  it("runs on CPU without hiding anything when auto finds no GPU", async () => {
+    await expect(assignGpus("auto", 4, { CUDA_VISIBLE_DEVICES: "-1" })).resolves.toEqual({
+      ids: [],
+      hide: false,
+    });
+  });
+
+  it("rejects auto finding fewer GPUs than ranks, naming both counts and where they came from", async () => {
+    const error = await assignGpus("auto", 3, { CUDA_VISIBLE_DEVICES: "0,1" }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toBe(
+      "Expected at least 3 GPUs for worldSize 3, found 2 (CUDA_VISIBLE_DEVICES=0,1); pass gpus: [] to run on CPU",
+    );
   });
 });

@@ -250,6 +250,22 @@ describe("resolveRunnerOptions", () => {
     );
   });
 
+  it("rejects a keepalive payload that cannot be sent to the ranks, naming where in it", () => {
+    expect(() =>
+      resolveRunnerOptions(
+        withWorker({
+          keepalive: { payload: { op: "ping", onDone: () => {} }, interval: 1000 },
+        }) as DistributedRunnerOptions,
+      ),
+    ).toThrow(
+      expect.objectContaining({
+        code: "INVALID_PAYLOAD",
+        message:
+          "Expected `keepalive.payload.onDone` to be data that can be sent to another process, got a function",
+      }),
+    );
+  });
+
   // BUG (src/runner/options.ts): `keepalive: null` (a common JS "off") reaches
   // `keepalive.interval` and throws a TypeError ("Cannot read properties of null") instead of an
   // InvalidArgumentError naming the option; any non-object keepalive is not validated.

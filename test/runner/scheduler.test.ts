@@ -1,0 +1,224 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ProtocolError, type SerializedError, serializeError } from "../../src/errors.ts";
+import { decodeValue, encodeValue, FrameDecoder, parseRunnerMessage } from "../../src/ipc/index.ts";
+import type { RunnerMessage } from "../../src/ipc/messages.ts";
+import type { BufferedEvent } from "../../src/runner/event-buffer.ts";
+import type { GroupState } from "../../src/runner/rank-group.ts";
+import { RunnerLog } from "../../src/runner/runner-log.ts";
+import type { RunnerRequest } from "../../src/runner/runner-request.ts";
+import { type ScheduledGroup, Scheduler } from "../../src/runner/scheduler.ts";
+import { recordingLogger } from "../helpers.ts";
+
+/** A group of two ranks that records what the scheduler sends it, with no processes behind it. */
+class RecordingGroup implements ScheduledGroup {
+  state: GroupState = "ready";
+  readonly worldSize = 2;
+  /** Every `call` broadcast, decoded. */
+  readonly calls: Extract<RunnerMessage, { t: "call" }>[] = [];
+  readonly sent: { rank: number; message: RunnerMessage }[] = [];
+  readonly failures: Error[] = [];
+  pauses = 0;
+  resumes = 0;
+
+  broadcast(frame: Uint8Array): void {
+    for (const message of new FrameDecoder().push(frame)) {
+      const parsed = parseRunnerMessage(message);
+      if (parsed.t === "call") this.calls.push(parsed);
+    }
+  }
+
+  send(rank: number, message: RunnerMessage): void {
+    this.sent.push({ rank, message });
+  }
+
+  pauseResults(): void {
+    this.pauses++;
+  }
+
+  resumeResults(): void {
+    this.resumes++;
+  }
+
+  fail(error: Error): void {
+    this.failures.push(error);
+    this.state = "failed";
+  }
+}
+
+function setup(options: { highWaterMark?: number; keepalive?: unknown } = {}) {
+  const log = new RunnerLog(recordingLogger());
+  const scheduler = new Scheduler({
+    highWaterMark: options.highWaterMark ?? 1024,
+    cancelGracePeriod: 5000,
+    keepalive:
+      options.keepalive === undefined ? undefined : { payload: options.keepalive, interval: 1000 },
+    log,
+  });
+  const group = new RecordingGroup();
+  scheduler.attach(group);
+  const submit = (streaming = true): RunnerRequest =>
+    scheduler.submit({ payload: encodeValue("payload"), streaming });
+  const done = (request: RunnerRequest, rank: number, output: unknown = rank): void =>
+    scheduler.receive(rank, { t: "done", id: request.id, output: encodeValue(output) });
+  return { scheduler, group, log, submit, done };
+}
+
+function events(request: RunnerRequest): BufferedEvent[] {
+  const out: BufferedEvent[] = [];
+  for (let event = request.buffer.take(); event !== undefined; event = request.buffer.take()) {
+    out.push(event);
+  }
+  return out;
+}
+
+function wireError(message: string, code: string, rank: number): SerializedError {
+  return { ...serializeError(new Error(message)), code, rank };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the scheduler", () => {
+  it("runs requests one at a time in FIFO order, telling each waiting stream its position as it moves up", async () => {
+    const { scheduler, group, submit, done } = setup();
+    const first = submit();
+    const second = submit();
+    const third = submit();
+    expect(group.calls.map((call) => call.id)).toEqual([first.id]);
+    expect(scheduler.queueLength).toBe(2);
+    expect(events(third)).toEqual([{ kind: "queued", position: 1 }]);
+    done(first, 1);
+    expect(group.calls).toHaveLength(1);
+    done(first, 0, "first output");
+    const outcome = await first.buffer.settled;
+    expect(outcome.ok && decodeValue(outcome.output)).toBe("first output");
+    expect(group.calls.map((call) => call.id)).toEqual([first.id, second.id]);
+    expect(events(second)).toEqual([{ kind: "queued", position: 0 }, { kind: "started" }]);
+    expect(events(third)).toEqual([{ kind: "queued", position: 0 }]);
+    expect(scheduler.succeeded).toBe(1);
+  });
+
+  it("rejects a message for a request that is not running, records it, and applies nothing", () => {
+    const { scheduler, log, submit, done } = setup();
+    const request = submit();
+    events(request);
+    scheduler.receive(0, { t: "results", id: request.id + 7, items: [Uint8Array.of(1)] });
+    done(request, 1);
+    scheduler.receive(1, { t: "results", id: request.id, items: [Uint8Array.of(2)] });
+    expect(request.buffer.size).toBe(0);
+    const rejected = log.gather();
+    expect(rejected.every((error) => error instanceof ProtocolError)).toBe(true);
+    expect(rejected.map((error) => error.message)).toEqual([
+      `Rank 0 sent "results" for request ${request.id + 7}, but request ${request.id} is running; the message was rejected`,
+      `Rank 1 sent "results" for request ${request.id}, but request ${request.id} is running and the rank already finished it; the message was rejected`,
+    ]);
+  });
+
+  it("fails a request with the failing rank's own error, not the abort echo another rank sent first", async () => {
+    const { scheduler, submit } = setup();
+    const request = submit(false);
+    const echo = wireError("peer aborted the collective", "COLLECTIVE_ABORTED", 0);
+    scheduler.receive(1, { t: "failed", id: request.id, error: echo, aborted: false });
+    expect(request.state).toBe("running");
+    const own = wireError("out of memory", "WORKER_ERROR", 0);
+    scheduler.receive(0, { t: "failed", id: request.id, error: own, aborted: false });
+    const outcome = await request.buffer.settled;
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error).toMatchObject({
+      rank: 0,
+      message: "Rank 0 failed: out of memory",
+    });
+    expect(request.state).toBe("finished");
+    expect(scheduler.succeeded).toBe(0);
+  });
+
+  it("fails a request with the abort echo when the aborting rank's own error never comes", async () => {
+    const { scheduler, submit } = setup();
+    const request = submit(false);
+    const echo = wireError("peer aborted the collective", "COLLECTIVE_ABORTED", 0);
+    scheduler.receive(1, { t: "failed", id: request.id, error: echo, aborted: false });
+    const abandoned = wireError("cancelled", "ABORTED", 0);
+    scheduler.receive(0, { t: "failed", id: request.id, error: abandoned, aborted: true });
+    const outcome = await request.buffer.settled;
+    expect(!outcome.ok && outcome.error.message).toBe("Rank 1 failed: peer aborted the collective");
+  });
+
+  it("cancels a running request on every rank that still runs it, and fails the group when one does not finish within the grace period", () => {
+    vi.useFakeTimers();
+    const { scheduler, group, submit, done } = setup();
+    const request = submit(false);
+    const next = submit(false);
+    done(request, 0);
+    scheduler.abort(request, new Error("the consumer left"));
+    expect(group.sent).toEqual([
+      {
+        rank: 1,
+        message: {
+          t: "cancel",
+          id: request.id,
+          reason: expect.objectContaining({ message: "the consumer left" }),
+        },
+      },
+    ]);
+    expect(request.state).toBe("settling");
+    vi.advanceTimersByTime(4999);
+    expect(group.failures).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(group.failures.map((error) => error.message)).toEqual([
+      `Rank 1 did not finish cancelled request ${request.requestId} within 5000 ms; restarting the group`,
+    ]);
+    // The group's owner detaches it; the request waiting behind runs on the next group.
+    scheduler.detach(group.failures[0] as Error);
+    expect(request.state).toBe("finished");
+    const replacement = new RecordingGroup();
+    scheduler.attach(replacement);
+    expect(replacement.calls.map((call) => call.id)).toEqual([next.id]);
+  });
+
+  it("starts nothing on a group that is no longer ready", () => {
+    const { group, submit } = setup();
+    group.state = "failed";
+    const request = submit();
+    expect(group.calls).toEqual([]);
+    expect(request.state).toBe("queued");
+  });
+
+  it("pauses the producers while the consumer is behind, and resumes them when it has caught up or the request ends", () => {
+    const { scheduler, group, submit, done } = setup({ highWaterMark: 4 });
+    const request = submit();
+    events(request);
+    const items = [1, 2, 3, 4].map((n) => Uint8Array.of(n));
+    scheduler.receive(0, { t: "results", id: request.id, items });
+    expect(group.pauses).toBe(1);
+    request.buffer.take();
+    expect(group.resumes).toBe(0);
+    request.buffer.take();
+    expect(group.resumes).toBe(1);
+    scheduler.receive(0, { t: "results", id: request.id, items });
+    expect(group.pauses).toBe(2);
+    done(request, 0);
+    done(request, 1);
+    expect(group.resumes).toBe(2);
+    // Read after the end, the buffered results no longer move the ranks.
+    events(request);
+    expect([group.pauses, group.resumes]).toEqual([2, 2]);
+  });
+
+  it("runs the keepalive payload once nothing has run for its interval", () => {
+    vi.useFakeTimers();
+    const { group, submit, done } = setup({ keepalive: { op: "ping" } });
+    const request = submit(false);
+    vi.advanceTimersByTime(5000);
+    expect(group.calls.map((call) => call.id)).toEqual([request.id]);
+    done(request, 0);
+    done(request, 1);
+    vi.advanceTimersByTime(999);
+    expect(group.calls).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(group.calls).toHaveLength(2);
+    expect(decodeValue((group.calls[1] as { payload: Uint8Array }).payload)).toEqual({
+      op: "ping",
+    });
+  });
+});
