@@ -258,7 +258,9 @@ describe("the playground served by a troupe app", () => {
     expect(cancelled.status).toBe(204);
     await expectEnd(page, "done");
     expect(await page.getByTestId("queue").isHidden()).toBe(true);
-    await reader?.cancel();
+    // The blocker's own (fal-dialect) stream was cancelled on the server, which may cut it off
+    // (fal's clients must see a failure, not an end): letting it go may reject, as it should.
+    await reader?.cancel().catch(() => {});
     expect(errors).toEqual([]);
     await page.close();
   });
