@@ -21,28 +21,51 @@ export async function loadCompiled(): Promise<Api> {
 export interface StartFigures {
   readonly start: Summary;
   readonly stop: Summary;
+  /** The first runner's constructor, which decides how ranks load the worker (later ones reuse it). */
+  readonly firstConstructMs: number;
   readonly probe: LoaderProbe;
 }
 
-/** Figure 1: `start()` of `runs` fresh runners with a trivial setup, each stopped after. */
-export async function benchStart(api: Api, worker: URL, runs: number): Promise<StartFigures> {
-  const starts: number[] = [];
-  const stops: number[] = [];
-  let probe: LoaderProbe | undefined;
+/**
+ * Figure 1: `start()` of `runs` fresh runners per worker with a trivial setup, each stopped after.
+ * The workers take turns, one runner each, so their figures come from the same stretch of the
+ * machine's time (a shared one drifts by more than they differ).
+ */
+export async function benchStart(
+  api: Api,
+  workers: readonly URL[],
+  runs: number,
+): Promise<StartFigures[]> {
+  const samples = workers.map(() => ({
+    starts: [] as number[],
+    stops: [] as number[],
+    firstConstructMs: Number.NaN,
+    probe: undefined as LoaderProbe | undefined,
+  }));
   for (let run = 0; run < runs; run++) {
-    const runner = new api.DistributedRunner<EchoWorker>({ ...BASE, worker });
-    try {
+    for (const [i, worker] of workers.entries()) {
+      const sample = samples[i] as (typeof samples)[number];
       const t0 = performance.now();
-      await runner.start({ setup: { label: "trivial" } });
-      starts.push(performance.now() - t0);
-      probe ??= (await runner.invoke("probe")) as LoaderProbe;
-    } finally {
-      const t1 = performance.now();
-      await runner.stop();
-      stops.push(performance.now() - t1);
+      const runner = new api.DistributedRunner<EchoWorker>({ ...BASE, worker });
+      if (run === 0) sample.firstConstructMs = performance.now() - t0;
+      try {
+        const t1 = performance.now();
+        await runner.start({ setup: { label: "trivial" } });
+        sample.starts.push(performance.now() - t1);
+        sample.probe ??= (await runner.invoke("probe")) as LoaderProbe;
+      } finally {
+        const t2 = performance.now();
+        await runner.stop();
+        sample.stops.push(performance.now() - t2);
+      }
     }
   }
-  return { start: summarize(starts), stop: summarize(stops), probe: probe as LoaderProbe };
+  return samples.map(({ starts, stops, firstConstructMs, probe }) => ({
+    start: summarize(starts),
+    stop: summarize(stops),
+    firstConstructMs,
+    probe: probe as LoaderProbe,
+  }));
 }
 
 /** Figure 2: sequential `invoke()` round trips to an echo worker, after a warm-up. */

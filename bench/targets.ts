@@ -13,6 +13,10 @@ export interface Row {
 /** The issue's targets, and fal.distributed as the project measured it on this kind of machine. */
 export const TARGETS = {
   startMs: 300,
+  /** The compiled worker's start() p50 on Node 24+ (`startMs` before). */
+  startNode24Ms: 150,
+  /** On Node 24+: the .ts worker's start() p50 at most this much above the compiled one's. */
+  typescriptStartOver: 0.15,
   invokeP50Ms: 0.5,
   latencyP50Ms: 0.3,
   latencyP99Ms: 2,
@@ -27,20 +31,36 @@ export const PEER = {
   throughput: "18,000/s, 88% lost",
 } as const;
 
+/** Node's major version: the issue sets the .ts and 150 ms start targets on Node 24. */
+const NODE_MAJOR = Number(process.versions.node.split(".")[0]);
+
+/**
+ * The start() rows. On Node 24+ the compiled worker's p50 has the tighter target and the .ts
+ * worker's (measured in turns with it) is judged against it; on older Nodes the .ts figure is
+ * reported beside the compiled one.
+ */
 export function startRows(compiled: StartFigures, typescript: StartFigures): Row[] {
   const { start, stop } = compiled;
+  const judged = NODE_MAJOR >= 24;
+  const over = typescript.start.p50 / start.p50 - 1;
+  const loader = typescript.probe.execArgv.some((arg) => arg.includes("tsx"))
+    ? "via tsx"
+    : "Node's type stripping";
   return [
     {
-      figure: `start(), trivial setup, compiled worker (${start.n} runners)`,
+      figure: `start(), trivial setup, compiled worker (${start.n} runners), Node ${process.versions.node}`,
       troupe: `${formatMs(start.p50)} p50, ${formatMs(start.max)} max`,
       peer: PEER.start,
-      target: `≤ ${TARGETS.startMs} ms p50`,
-      pass: start.p50 <= TARGETS.startMs,
+      target: judged
+        ? `≤ ${TARGETS.startNode24Ms} ms p50 on Node 24+ (≤ ${TARGETS.startMs} ms before)`
+        : `≤ ${TARGETS.startMs} ms p50 (≤ ${TARGETS.startNode24Ms} ms on Node 24+)`,
+      pass: start.p50 <= (judged ? TARGETS.startNode24Ms : TARGETS.startMs),
     },
     {
-      figure: "start(), same, .ts worker via tsx (informative)",
-      troupe: `${formatMs(typescript.start.p50)} p50, ${formatMs(typescript.start.max)} max`,
-      target: "—",
+      figure: `start(), same, .ts worker, ${loader}, in turns with the compiled one${judged ? "" : " (informative)"}`,
+      troupe: `${formatMs(typescript.start.p50)} p50, ${formatMs(typescript.start.max)} max; ${over >= 0 ? "+" : ""}${(over * 100).toFixed(0)} % on the compiled p50; the first constructor took ${formatMs(typescript.firstConstructMs)} (compiled ${formatMs(compiled.firstConstructMs)})`,
+      target: judged ? `≤ compiled p50 + ${TARGETS.typescriptStartOver * 100} % on Node 24+` : "—",
+      ...(judged ? { pass: over <= TARGETS.typescriptStartOver } : {}),
     },
     {
       figure: "stop() after each start (informative)",
