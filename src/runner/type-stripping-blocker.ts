@@ -59,7 +59,14 @@ export function typeStrippingBlocker(path: string): string | undefined {
   const cached = verdicts.get(path);
   if (cached !== undefined && unchanged(cached.inputs)) return cached.blocker;
   const walk = new GraphWalk(strip);
-  const verdict = { blocker: walk.check(path), inputs: walk.inputs };
+  let blocker: string | undefined;
+  try {
+    blocker = walk.check(path);
+  } catch (error) {
+    // An unreadable file or a malformed package.json: tsx, which reports it in context.
+    blocker = `${displayPath(path)}: the check failed: ${firstLine(error)}`;
+  }
+  const verdict = { blocker, inputs: walk.inputs };
   verdicts.set(path, verdict);
   return verdict.blocker;
 }

@@ -104,6 +104,10 @@ describe.runIf(stripsTypes)("which .ts workers load by stripping types alone", (
     expect(blocker).toBeUndefined();
   });
 
+  it("sends a worker to tsx when its package.json cannot be read, rather than throwing", () => {
+    expect(blockerOf({ "package.json": "{ not json" })).toMatch(/worker\.ts: the check failed: /);
+  });
+
   it("sends a .ts file outside a module package to tsx, which decides its format", () => {
     expect(blockerOf({ "package.json": "{}" })).toMatch(/"type": "module"/);
   });
