@@ -92,6 +92,7 @@ class GraphWalk {
   private readonly tsconfigs = new Map<string, CompilerOptions | undefined>();
   private readonly packageTypes = new Map<string, string | undefined>();
   private readonly strip: Strip;
+  private tsxConfig: CompilerOptions | undefined;
 
   // Not a parameter property: this file must itself load by stripping types.
   constructor(strip: Strip) {
@@ -174,13 +175,10 @@ class GraphWalk {
     if (specifier.startsWith("#")) {
       return { blocker: `imports ${quoted}, a subpath import that tsx may map to TypeScript` };
     }
-    if (options.paths !== undefined && Object.keys(options.paths).some(matches(specifier))) {
-      return { blocker: `imports ${quoted}, a tsconfig paths alias` };
-    }
-    const base = options.baseUrl;
-    const first = specifier.split("/")[0] as string;
-    if (base !== undefined && readdirHas(base, first)) {
-      return { blocker: `imports ${quoted}, which tsx may resolve from baseUrl` };
+    // The file's own tsconfig, and the one tsx would use (the working directory's).
+    for (const config of [options, this.tsxOptions()]) {
+      const alias = aliasOf(specifier, config);
+      if (alias !== undefined) return { blocker: `imports ${quoted}, ${alias}` };
     }
     let resolved: string;
     try {
@@ -193,6 +191,14 @@ class GraphWalk {
       return { blocker: `imports ${quoted}, a package whose entry is TypeScript` };
     }
     return {};
+  }
+
+  /** The tsconfig options tsx would read: TSX_TSCONFIG_PATH, or the working directory's. */
+  private tsxOptions(): CompilerOptions {
+    const path = process.env.TSX_TSCONFIG_PATH;
+    this.tsxConfig ??=
+      (path ? this.tsconfig(resolve(path), 0) : this.compilerOptions(process.cwd())) ?? {};
+    return this.tsxConfig;
   }
 
   /** The nearest package.json's `type`, searching up from `dir`. */
@@ -275,6 +281,18 @@ function extendedTsconfig(base: string, dir: string): string | undefined {
     } catch {
       // try the next form
     }
+  }
+  return undefined;
+}
+
+/** How `options` would map the bare `specifier` (a `paths` alias, or a file under `baseUrl`), if at all. */
+function aliasOf(specifier: string, options: CompilerOptions): string | undefined {
+  if (options.paths !== undefined && Object.keys(options.paths).some(matches(specifier))) {
+    return "a tsconfig paths alias";
+  }
+  const base = options.baseUrl;
+  if (base !== undefined && readdirHas(base, specifier.split("/")[0] as string)) {
+    return "which tsx may resolve from baseUrl";
   }
   return undefined;
 }

@@ -90,6 +90,22 @@ describe.runIf(stripsTypes)("which .ts workers load by stripping types alone", (
     expect(blocker).toMatch(reason);
   });
 
+  it("sends an import to tsx that the tsconfig tsx reads (TSX_TSCONFIG_PATH) maps", () => {
+    using dir = project({ "worker.ts": 'import "lib";' });
+    const tsconfig = join(dir.path, "tsx.json");
+    writeFileSync(tsconfig, JSON.stringify({ compilerOptions: { paths: { lib: ["./lib.ts"] } } }));
+    const before = process.env.TSX_TSCONFIG_PATH;
+    process.env.TSX_TSCONFIG_PATH = tsconfig;
+    try {
+      expect(typeStrippingBlocker(join(dir.path, "worker.ts"))).toMatch(
+        /"lib", a tsconfig paths alias/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.TSX_TSCONFIG_PATH;
+      else process.env.TSX_TSCONFIG_PATH = before;
+    }
+  });
+
   it("sends a project without verbatimModuleSyntax to tsx: an import may name only types", () => {
     expect(blockerOf({ "tsconfig.json": "{}" })).toMatch(
       /worker\.ts: its tsconfig\.json does not set verbatimModuleSyntax/,
