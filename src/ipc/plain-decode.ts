@@ -1,10 +1,10 @@
 /**
- * The other half of `plain-frame.ts`: decodes MessagePack that holds only plain data to the value
- * msgpackr's `unpack` gives for it, in one small function rather than msgpackr's general decoder
- * (on a runner that sat idle between results, every piece of code a result's path touches costs
- * microseconds). Plain data is null, booleans, numbers up to 32-bit integers or float64, `undefined`
- * (msgpackr's fixext 1 of type 0), well-formed UTF-8 strings, arrays, and maps with string keys,
- * which arrive as plain objects.
+ * The other half of `plain-encode.ts`, and the short branch of `decodeValue`: decodes MessagePack
+ * that holds only plain data to the value msgpackr's `unpack` gives for it, in one small function
+ * rather than msgpackr's general decoder (on a runner that sat idle between results, every piece
+ * of code a result's path touches costs microseconds). Plain data is null, booleans, numbers up
+ * to 32-bit integers or float64, `undefined` (msgpackr's fixext 1 of type 0), well-formed UTF-8
+ * strings, arrays, and maps with string keys, which arrive as plain objects.
  *
  * Anything else (bytes, extensions such as Image or Tensor, float32, 64-bit integers, a
  * `__proto__` key, which msgpackr renames, malformed UTF-8, a truncated value, bytes after it)

@@ -211,7 +211,7 @@ describe("parseRunnerMessage", () => {
     expect(() => parseRunnerMessage({ t: "init", worker: "w", config: [] })).toThrow(ProtocolError);
   });
 
-  // BUG (src/ipc/codec.ts, parseRunnerMessage "init"): a missing or non-object `config` is
+  // BUG (src/ipc/parse-message.ts, parseRunnerMessage "init"): a missing or non-object `config` is
   // checked with asRecord(), whose message ("Expected a message object, got undefined") neither
   // says the message is a malformed init nor names `config`.
   it("names `config` when an init message has none", () => {

@@ -1,4 +1,4 @@
-import { PassThrough, Writable } from "node:stream";
+import { PassThrough, type Writable } from "node:stream";
 import { describe, expect, it, vi } from "vitest";
 import { StreamOverflowError } from "../../src/errors.ts";
 import { deferred } from "../../src/internal/deferred.ts";
@@ -10,73 +10,13 @@ import { closeChannel, openChannels } from "../../src/runner/channel.ts";
 import { ResultBatcher } from "../../src/worker/result-batcher.ts";
 import { mulberry32 } from "./support/prng.ts";
 import { flushMicrotasks, isSettled } from "./support/promise-state.ts";
-
-interface DecodedFrame {
-  readonly id: number;
-  readonly items: readonly Uint8Array[];
-  readonly keys: readonly (string | null)[] | undefined;
-}
-
-/** Decodes the bytes a channel received (fed chunk by chunk) into its `results` frames. */
-function decodeFrames(chunks: readonly Uint8Array[]): DecodedFrame[] {
-  const decoder = new FrameDecoder();
-  const frames = chunks.flatMap((chunk) => decoder.push(chunk)).map(parseRankMessage);
-  expect(decoder.buffered).toBe(0);
-  return frames.map((frame) => {
-    if (frame.t !== "results") throw new Error(`Expected a results frame, got ${frame.t}`);
-    return { id: frame.id, items: frame.items, keys: frame.keys };
-  });
-}
-
-/** The decoded values of each frame, one array per frame. */
-function valuesPerFrame(chunks: readonly Uint8Array[]): unknown[][] {
-  return decodeFrames(chunks).map((frame) => frame.items.map((item) => decodeValue(item)));
-}
-
-/** A channel that accepts every write at once. */
-function freeChannel(): { channel: Writable; chunks: Uint8Array[] } {
-  const chunks: Uint8Array[] = [];
-  const channel = new Writable({
-    write(chunk: Uint8Array, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  return { channel, chunks };
-}
-
-/**
- * A channel whose writes complete only when the test calls `release()`: with highWaterMark 1 it
- * needs draining after every write, as a pipe to a runner that stopped reading does.
- */
-function heldChannel(): { channel: Writable; chunks: Uint8Array[]; release(): void } {
-  const chunks: Uint8Array[] = [];
-  const callbacks: (() => void)[] = [];
-  const channel = new Writable({
-    highWaterMark: 1,
-    write(chunk: Uint8Array, _encoding, callback) {
-      chunks.push(chunk);
-      callbacks.push(() => callback());
-    },
-  });
-  return {
-    channel,
-    chunks,
-    release() {
-      for (const callback of callbacks.splice(0)) callback();
-    },
-  };
-}
-
-function clock(): { now: () => number; set(ms: number): void } {
-  let t = 0;
-  return {
-    now: () => t,
-    set(ms: number) {
-      t = ms;
-    },
-  };
-}
+import {
+  clock,
+  decodeFrames,
+  freeChannel,
+  heldChannel,
+  valuesPerFrame,
+} from "./support/result-frames.ts";
 
 function makeSink(
   channel: Writable,
@@ -340,7 +280,7 @@ describe("ResultBatcher", () => {
       expect(() => sink.add(new Uint8Array(70), null)).not.toThrow();
     });
 
-    // BUG (src/worker/result-sink.ts, add): the maxPendingBytes check runs before a latest-wins
+    // BUG (src/worker/result-batcher.ts, add): the maxPendingBytes check runs before a latest-wins
     // replacement frees the bytes of the result it replaces, so while the channel is paused a
     // preview larger than half of maxPendingBytes cannot replace the previous preview, although
     // the pending bytes would not grow. The overflow message itself recommends latestWins.

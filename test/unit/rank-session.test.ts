@@ -1,0 +1,168 @@
+import { pathToFileURL } from "node:url";
+import { describe, expect, it } from "vitest";
+import type { ProcessGroup } from "../../src/collectives/process-group.ts";
+import { deferred } from "../../src/internal/deferred.ts";
+import type { RankConfig, RankMessage, RunnerMessage } from "../../src/ipc/messages.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/value-codec.ts";
+import { RankSession } from "../../src/worker/rank-session.ts";
+import { ResultSink } from "../../src/worker/result-sink.ts";
+import { freeChannel, streamed } from "./support/result-frames.ts";
+
+const CONFIG: RankConfig = {
+  streamAllRanks: false,
+  maxPendingBytes: 1024 * 1024,
+  highWaterMark: 64,
+  collectiveTimeout: 1000,
+};
+
+const fixture = (name: string): string =>
+  pathToFileURL(new URL(`../fixtures/${name}`, import.meta.url).pathname).href;
+
+/** A rank session with a fake process group, recording what it sends and how it exits. */
+function session(rank = 0) {
+  const sent: RankMessage[] = [];
+  const exits: number[] = [];
+  const aborts: unknown[] = [];
+  const epochs: number[] = [];
+  const { channel, chunks } = freeChannel();
+  let waiter = deferred<void>();
+  const group = {
+    beginEpoch: (epoch: number) => epochs.push(epoch),
+    abort: (reason: unknown) => aborts.push(reason),
+    destroy: async () => {},
+  } as unknown as ProcessGroup;
+  const rankSession = new RankSession({
+    rank,
+    send: (message) => {
+      sent.push(message);
+      waiter.resolve();
+    },
+    exitAfterFlush: (code) => {
+      exits.push(code);
+      waiter.resolve();
+    },
+    createSink: (config) =>
+      new ResultSink({
+        channel,
+        rank,
+        highWaterMark: config.highWaterMark,
+        maxPendingBytes: config.maxPendingBytes,
+      }),
+    joinGroup: async () => group,
+  });
+  /** Resolves once a message of type `t` was sent. */
+  async function until(t: RankMessage["t"]): Promise<RankMessage> {
+    for (;;) {
+      const found = sent.find((message) => message.t === t);
+      if (found !== undefined) return found;
+      waiter = deferred<void>();
+      await waiter.promise;
+    }
+  }
+  const receive = (message: RunnerMessage) => rankSession.receive(message);
+  return { session: rankSession, receive, sent, exits, aborts, epochs, chunks, until };
+}
+
+/** A session whose worker module `name` is loaded and set up. */
+async function ready(name: string, rank = 0, setup?: unknown) {
+  const started = session(rank);
+  started.receive({ t: "init", worker: fixture(name), setup, config: CONFIG });
+  await started.until("ready");
+  return started;
+}
+
+const call = (id: number, value: unknown, streaming = true): RunnerMessage => ({
+  t: "call",
+  id,
+  requestId: `request-${id}`,
+  payload: encodeValue(value),
+  streaming,
+  imageFormat: "jpeg",
+});
+
+describe("RankSession", () => {
+  it("exits with code 70, logging why, when a call arrives before setup", () => {
+    const rank = session();
+    rank.receive(call(1, { prompt: "too early" }));
+    expect(rank.exits).toEqual([70]);
+    expect(rank.sent).toEqual([
+      {
+        t: "log",
+        level: "error",
+        msg: expect.stringMatching(/Call 1 arrived while the rank was not set up/),
+      },
+    ]);
+  });
+
+  it("sends ready after setup, streams rank 0's results and sends done with the encoded output", async () => {
+    const rank = await ready("streaming-worker.ts", 0, { model: "tiny" });
+    rank.receive(call(3, { prompt: "hi", steps: 2 }));
+    const done = await rank.until("done");
+    expect(done.t === "done" && decodeValue(done.output)).toEqual({
+      output: "hi (tiny, 2 steps, streamed)",
+    });
+    expect(streamed(rank.chunks)).toEqual([
+      { step: 0, progress: 0.5 },
+      { step: 1, progress: 1 },
+    ]);
+    expect(rank.epochs).toEqual([3]);
+  });
+
+  it("exits with code 70 when a second call arrives while one runs", async () => {
+    const rank = await ready("scenario-worker.ts");
+    rank.receive(call(1, { op: "waitAbort" }));
+    rank.receive(call(2, { op: "echo", value: 1 }));
+    expect(rank.exits).toEqual([70]);
+    expect(rank.sent.at(-1)).toMatchObject({ msg: expect.stringMatching(/running call 1/) });
+  });
+
+  it("aborts the call, its collectives and its queued results on cancel, and reports it aborted", async () => {
+    const rank = await ready("scenario-worker.ts");
+    rank.receive(call(4, { op: "waitAbort" }));
+    rank.receive({ t: "cancel", id: 9, reason: { name: "AbortError", message: "not this one" } });
+    rank.receive({ t: "cancel", id: 4, reason: { name: "AbortError", message: "client left" } });
+    const failed = await rank.until("failed");
+    expect(failed).toMatchObject({
+      t: "failed",
+      id: 4,
+      aborted: true,
+      error: { name: "AbortError", message: "Request 4 was cancelled: client left", rank: 0 },
+    });
+    expect(rank.aborts).toHaveLength(1);
+  });
+
+  it("reports setupFailed naming the module when its default export is not a worker class, and exits with code 1", async () => {
+    const rank = session();
+    rank.receive({
+      t: "init",
+      worker: fixture("not-a-worker.ts"),
+      setup: undefined,
+      config: CONFIG,
+    });
+    const failed = await rank.until("setupFailed");
+    expect(failed).toMatchObject({
+      error: {
+        code: "INVALID_WORKER",
+        message: expect.stringMatching(/not-a-worker\.ts.*the function notAWorker/),
+      },
+    });
+    expect(rank.exits).toEqual([1]);
+  });
+
+  it("drops results added on rank 1 with one warning, unless every rank's results are forwarded", async () => {
+    const rank = await ready("scenario-worker.ts", 1);
+    rank.receive(call(1, { op: "allRanks" }));
+    await rank.until("done");
+    expect(rank.chunks).toHaveLength(0);
+    expect(rank.sent.filter((message) => message.t === "log")).toEqual([
+      { t: "log", level: "warn", msg: expect.stringMatching(/Rank 1 dropped a streaming result/) },
+    ]);
+  });
+
+  it("tears the worker down, leaves the group and exits with code 0 on stop", async () => {
+    const rank = await ready("scenario-worker.ts");
+    rank.receive({ t: "stop" });
+    await rank.until("stopped");
+    expect(rank.exits).toEqual([0]);
+  });
+});
