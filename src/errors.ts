@@ -2,27 +2,98 @@
  * Every failure troupe reports is a {@link TroupeError} with a stable string `code`, the rank it
  * concerns where there is one, and the original error in `cause`. Errors cross process
  * boundaries as {@link SerializedError} objects and are rebuilt as the same class on the other
- * side, so `instanceof` and `code` checks work wherever the error surfaces.
+ * side, so `code` checks work wherever the error surfaces; `TroupeError.isInstance` recognises
+ * one made by another copy of troupe. No Node-only imports: the client uses this file in browsers.
  */
+import { hasMarker } from "./internal/marker.ts";
 
-/** Stable error codes. Match on these, never on messages. */
+/**
+ * Every code a troupe error can carry, in one list: the runner's, the process group's, the HTTP
+ * layer's and the client's. Match on these, never on messages.
+ */
 export const ErrorCode = {
+  // The runner and its ranks.
+  /** An option or argument given to troupe's API is not valid. */
   INVALID_ARGUMENT: "INVALID_ARGUMENT",
+  /** The worker module is missing, fails to load, or exports no worker class. */
   INVALID_WORKER: "INVALID_WORKER",
+  /** A payload or result holds a value that cannot cross a process boundary. */
   INVALID_PAYLOAD: "INVALID_PAYLOAD",
+  /** The runner was used before `start()`. */
   NOT_STARTED: "NOT_STARTED",
+  /** `start()` was called twice. */
   ALREADY_STARTED: "ALREADY_STARTED",
+  /** The runner was stopped. */
   RUNNER_STOPPED: "RUNNER_STOPPED",
+  /** Not every rank became ready within `start()`'s timeout. */
   START_TIMEOUT: "START_TIMEOUT",
+  /** A rank's `setup()` threw. */
   SETUP_FAILED: "SETUP_FAILED",
+  /** A rank's `call()` threw. */
   CALL_FAILED: "CALL_FAILED",
+  /** A rank process exited while the runner needed it. */
   WORKER_EXITED: "WORKER_EXITED",
+  /** A request ran past its `timeout`. */
   REQUEST_TIMEOUT: "REQUEST_TIMEOUT",
+  /** A stream was idle past its `streamingTimeout` (runner), or no byte arrived for `timeout` (client). */
   STREAM_IDLE: "STREAM_IDLE",
+  /** A worker queued more unsent results than its limit allows. */
   STREAM_OVERFLOW: "STREAM_OVERFLOW",
+  /** The group of ranks is down and could not be (re)started. */
   GROUP_UNAVAILABLE: "GROUP_UNAVAILABLE",
+  /** A message between processes, or a server's answer to the client, broke the protocol. */
   PROTOCOL_ERROR: "PROTOCOL_ERROR",
+  /** A non-fatal error a worker streamed with `addStreamingError`. */
   WORKER_ERROR: "WORKER_ERROR",
+  // The process group (collectives).
+  /** A collective did not complete within its timeout. */
+  COLLECTIVE_TIMEOUT: "COLLECTIVE_TIMEOUT",
+  /** Ranks called different collectives at the same point, or the same one differently. */
+  COLLECTIVE_MISMATCH: "COLLECTIVE_MISMATCH",
+  /** A collective was cancelled. */
+  COLLECTIVE_ABORTED: "COLLECTIVE_ABORTED",
+  /** A rank of the group exited or left it. */
+  PEER_EXITED: "PEER_EXITED",
+  /** The rendezvous key-value store failed. */
+  STORE_ERROR: "STORE_ERROR",
+  /** The ranks could not connect to each other while creating the group. */
+  RENDEZVOUS_FAILED: "RENDEZVOUS_FAILED",
+  /** The process group was destroyed. */
+  GROUP_DESTROYED: "GROUP_DESTROYED",
+  // The HTTP layer (troupe/app).
+  /** 400: the body is not JSON. */
+  INVALID_JSON: "INVALID_JSON",
+  /** 400: the `troupe-dialect` header names no dialect. */
+  UNKNOWN_DIALECT: "UNKNOWN_DIALECT",
+  /** 413: the body is larger than `bodyLimit`. */
+  BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  /** 415: the body is not `application/json`. */
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  /** 404: no route has this path. */
+  NOT_FOUND: "NOT_FOUND",
+  /** 405: the path exists, not with this method. */
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  /** 422: the body does not match the endpoint's schema. */
+  VALIDATION_FAILED: "VALIDATION_FAILED",
+  /** 503: the runner is not ready, or the server is shutting down. */
+  UNAVAILABLE: "UNAVAILABLE",
+  /** 500: a failure that is not one of troupe's own. */
+  INTERNAL: "INTERNAL",
+  /** The request was cancelled (its signal aborted, or the client went away). */
+  ABORTED: "ABORTED",
+  /** 404 on resume or cancel: the server never had a request with this id. */
+  REQUEST_NOT_FOUND: "REQUEST_NOT_FOUND",
+  /** A stream still open when the server shut down. */
+  SHUTTING_DOWN: "SHUTTING_DOWN",
+  /** The events after `Last-Event-ID` are no longer kept, or the request is unknown. */
+  REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
+  // The client (troupe/client).
+  /** The server could not be reached, or the connection dropped and could not be resumed. */
+  CONNECTION_FAILED: "CONNECTION_FAILED",
+  /** A non-2xx answer whose body names no code. */
+  HTTP_ERROR: "HTTP_ERROR",
+  /** A fatal `error` event whose body names no code. */
+  REQUEST_FAILED: "REQUEST_FAILED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -47,8 +118,29 @@ export interface TroupeErrorOptions {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+const TROUPE_ERROR_MARKER = Symbol.for("troupe.TroupeError");
+
 /** Base class of every error troupe throws. */
 export class TroupeError extends Error {
+  /**
+   * `true` for an error of this class made by any copy of troupe (where `instanceof` would say
+   * no). On a subclass it also checks the class (by `instanceof`, else by name).
+   */
+  static isInstance<T extends TroupeError>(
+    this: abstract new (
+      ...args: never[]
+    ) => T,
+    value: unknown,
+  ): value is T {
+    if (!hasMarker(value, TROUPE_ERROR_MARKER)) return false;
+    // `this` is the class it is called on (not TroupeError): a subclass checks its own class too.
+    // biome-ignore lint/complexity/noThisInStatic: the class it is called on is the point
+    if ((this as unknown) === TroupeError) return true;
+    // biome-ignore lint/complexity/noThisInStatic: as above
+    return value instanceof this || (value as Error).name === this.name;
+  }
+
+  readonly [TROUPE_ERROR_MARKER] = true;
   override name = "TroupeError";
   readonly code: string;
   readonly rank: number | undefined;

@@ -2,7 +2,6 @@ export {
   CollectiveAbortedError,
   CollectiveMismatchError,
   CollectiveTimeoutError,
-  DistErrorCode,
   type DType,
   GroupDestroyedError,
   type InitProcessGroupOptions,
@@ -44,6 +43,16 @@ export {
   WorkerCallError,
   WorkerExitedError,
 } from "./errors.ts";
+export { type PublicError, publicError, type ValidationIssue } from "./events/public-error.ts";
+export type {
+  DoneEvent,
+  ErrorEvent,
+  HeartbeatEvent,
+  QueuedEvent,
+  RequestEvent,
+  ResultEvent,
+  StartedEvent,
+} from "./events/request-event.ts";
 export {
   DistributedRunner,
   type InvokeOptions,
@@ -60,8 +69,8 @@ export type { Logger } from "./runner/logger.ts";
 export type { DistributedRunnerOptions, RestartPolicy } from "./runner/options.ts";
 export {
   type RankResult,
+  type RunnerEvent,
   RunnerStream,
-  type StreamEvent,
   type StreamOptions,
 } from "./runner/runner-stream.ts";
 export type { CallContext, StreamingResultOptions } from "./worker/call-context.ts";

@@ -24,7 +24,7 @@ export default class MyApp extends App {
     await this.runner.stop();
   }
 
-  @endpoint("/stream", { input: MyRequest })
+  @endpoint("/stream", { input: MyRequest, streaming: true })
   async stream(request: z.infer<typeof MyRequest>) {
     return new StreamingResponse(this.runner.stream(request, { asTextEvents: true }), {
       mediaType: "text/event-stream",

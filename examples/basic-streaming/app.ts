@@ -29,7 +29,11 @@ export default class BasicStreamingApp extends App {
     await this.runner.start({ timeout: 60_000 });
   }
 
-  @endpoint("/stream", { input: StreamRequest, summary: "Stream progress, then the result" })
+  @endpoint("/stream", {
+    input: StreamRequest,
+    streaming: true,
+    summary: "Stream progress, then the result",
+  })
   async stream(request: z.infer<typeof StreamRequest>) {
     return new StreamingResponse(this.runner.stream(request, { asTextEvents: true }), {
       mediaType: "text/event-stream",

@@ -35,7 +35,11 @@ export default class DdpTrainingApp extends App {
     await this.runner.start({ timeout: 60_000 });
   }
 
-  @endpoint("/train", { input: TrainRequest, summary: "Train on two spirals, streaming reports" })
+  @endpoint("/train", {
+    input: TrainRequest,
+    streaming: true,
+    summary: "Train on two spirals, streaming reports",
+  })
   async train(request: z.infer<typeof TrainRequest>) {
     return new StreamingResponse(this.runner.stream(request, { asTextEvents: true }), {
       mediaType: "text/event-stream",

@@ -49,6 +49,7 @@ export default class ParallelPreviewApp extends App {
 
   @endpoint("/stream", {
     input: GenerateRequest,
+    streaming: true,
     summary: "Render on every rank, streaming progress and a preview every 5 steps",
   })
   stream(request: GenerateRequest, ctx: EndpointContext) {

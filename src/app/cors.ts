@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { InvalidArgumentError } from "../errors.ts";
+import { SseHeader } from "../events/sse-names.ts";
 
 /**
  * Cross-origin access for browser clients on other origins (a page served elsewhere, or opened
@@ -8,8 +9,10 @@ import { InvalidArgumentError } from "../errors.ts";
  */
 export type CorsOption = boolean | { readonly origin: string | readonly string[] };
 
-/** Request headers a browser may send: JSON bodies, troupe's dialect, resume, request ids. */
-const ALLOWED_HEADERS = "content-type, troupe-protocol, last-event-id, x-request-id";
+/** Request headers a browser may send: JSON bodies, the dialect, resume, request ids. */
+const ALLOWED_HEADERS = `content-type, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}`;
+/** Response headers a page on another origin may read: the request ids and the dialect served. */
+const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}`;
 const ALLOWED_METHODS = "GET, HEAD, POST, DELETE, OPTIONS";
 
 export function checkCors(value: unknown): CorsOption {
@@ -31,13 +34,13 @@ export function corsHeaders(
 ): Record<string, string> {
   if (option === false || origin === undefined) return {};
   if (option === true) {
-    return { "access-control-allow-origin": "*", "access-control-expose-headers": "x-request-id" };
+    return { "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED_HEADERS };
   }
   const allowed = typeof option.origin === "string" ? [option.origin] : option.origin;
   if (!allowed.includes(origin)) return { vary: "origin" };
   return {
     "access-control-allow-origin": origin,
-    "access-control-expose-headers": "x-request-id",
+    "access-control-expose-headers": EXPOSED_HEADERS,
     vary: "origin",
   };
 }

@@ -1,9 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { toJson } from "../encoding/json.ts";
-import { SseHeader } from "../encoding/sse.ts";
+import { type Dialect, dialectOf, RESUME_QUERY, SseHeader } from "../events/sse-names.ts";
+import { toJson } from "../events/to-json.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
-import { MethodNotAllowedError, UnsupportedMediaTypeError, ValidationError } from "./errors.ts";
+import {
+  MethodNotAllowedError,
+  UnknownDialectError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
 import { playgroundHtml } from "./playground/index.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
@@ -20,8 +25,17 @@ export function registerEndpoints(server: HttpServer, context: ServerContext): v
   for (const e of context.endpoints) {
     server.post(e.path, (request, reply) => callEndpoint(context, e, request, reply));
     server.get(e.path, async (request, reply) => {
-      const id = (request.query as Record<string, unknown>).requestId;
-      if (typeof id === "string" && id !== "") return resumeStream(context, request, reply, id);
+      const id = (request.query as Record<string, unknown>)[RESUME_QUERY];
+      if (typeof id === "string" && id !== "") {
+        // Only troupe's dialect has event ids to resume from: a header must not ask for another.
+        const header = request.headers[SseHeader.dialect];
+        if (header !== undefined && dialectOf(header) !== "troupe") {
+          throw new UnknownDialectError(
+            `Resuming is served in troupe's dialect, the only one with event ids; got ${SseHeader.dialect}: ${JSON.stringify(header)}`,
+          );
+        }
+        return resumeStream(context, request, reply, id);
+      }
       if (e.path === "/") return sendPlayground(reply);
       throw new MethodNotAllowedError(`GET ${e.path} needs ?requestId= (to resume a stream)`, [
         "POST",
@@ -40,6 +54,7 @@ async function callEndpoint(
   reply: FastifyReply,
 ): Promise<unknown> {
   assertOpen(context);
+  const dialect = requestedDialect(request);
   const contentType = request.headers["content-type"];
   if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
     throw new UnsupportedMediaTypeError(
@@ -51,6 +66,7 @@ async function callEndpoint(
     const issues = parsed.error.issues.map((issue) => ({
       path: issue.path.map(String).join("."),
       message: issue.message,
+      type: issue.code,
     }));
     const list = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
     throw new ValidationError(`The request body does not match ${e.path}'s input: ${list}`, issues);
@@ -59,6 +75,7 @@ async function callEndpoint(
   // An honoured incoming id must not take over another request's stream.
   if (context.sessions.has(requestId) || context.inflight.has(requestId)) requestId = randomUUID();
   reply.header(SseHeader.requestId, requestId);
+  reply.header(SseHeader.falRequestId, requestId);
   const controller = new AbortController();
   const onClose = (): void => {
     if (!reply.raw.writableFinished) {
@@ -74,7 +91,7 @@ async function callEndpoint(
     context.inflight.delete(requestId);
     reply.raw.off("close", onClose);
   }
-  if (!(result instanceof StreamingResponse)) {
+  if (!StreamingResponse.isInstance(result)) {
     return reply.type("application/json; charset=utf-8").send(toJson(result));
   }
   if (controller.signal.aborted || context.closing()) {
@@ -84,5 +101,22 @@ async function callEndpoint(
     request.raw.socket.destroy();
     return;
   }
-  startStream(context, request, reply, result, requestId, e.path, controller);
+  startStream(context, request, reply, result, {
+    requestId,
+    route: e.path,
+    dialect,
+    endpointController: controller,
+  });
+}
+
+/** The dialect the request's `troupe-dialect` header asks for; 400 for one that is none. */
+function requestedDialect(request: FastifyRequest): Dialect {
+  const header = request.headers[SseHeader.dialect];
+  const dialect = dialectOf(header);
+  if (dialect === undefined) {
+    throw new UnknownDialectError(
+      `Expected the ${SseHeader.dialect} header to be "fal" or "troupe", got ${JSON.stringify(header)}`,
+    );
+  }
+  return dialect;
 }

@@ -1,14 +1,16 @@
 import type { z } from "zod";
 import { InvalidArgumentError } from "../errors.ts";
+import { REQUESTS_PATH } from "../events/sse-names.ts";
 
 /** Options of {@link endpoint}. */
 export interface EndpointOptions<Schema extends z.ZodType = z.ZodType> {
   /** Validates (and fills defaults of) the JSON body; the method receives the parsed value. */
   readonly input: Schema;
   /**
-   * Whether the endpoint answers with a stream. Only what the method returns decides the response
-   * (a `StreamingResponse` is streamed); this flag is what `GET /openapi.json` announces.
-   * @default detected: `true` when the method's source mentions `StreamingResponse`
+   * Whether the endpoint answers with a stream, as `GET /openapi.json` and the playground
+   * announce it. What the method returns decides the response itself: a `StreamingResponse` is
+   * streamed whatever this says.
+   * @default false
    */
   readonly streaming?: boolean;
   /** One line for the OpenAPI document and the playground. @default none */
@@ -61,8 +63,13 @@ export function endpoint<Schema extends z.ZodType>(path: string, options: Endpoi
       `Expected \`input\` of endpoint ${path} to be a zod schema, got ${String(options?.input)}`,
     );
   }
+  if (options.streaming !== undefined && typeof options.streaming !== "boolean") {
+    throw new InvalidArgumentError(
+      `Expected \`streaming\` of endpoint ${path} to be a boolean, got ${JSON.stringify(options.streaming)}`,
+    );
+  }
   return <This extends object, Args extends [z.infer<Schema>, ...EndpointContext[]], Return>(
-    method: (this: This, ...args: Args) => Return,
+    _method: (this: This, ...args: Args) => Return,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
   ): void => {
     if (context.static || context.private) {
@@ -70,7 +77,7 @@ export function endpoint<Schema extends z.ZodType>(path: string, options: Endpoi
         `@endpoint(${JSON.stringify(path)}) needs a public instance method, got ${String(context.name)}`,
       );
     }
-    const streaming = options.streaming ?? /\bStreamingResponse\b/.test(method.toString());
+    const streaming = options.streaming ?? false;
     context.addInitializer(function (this: This) {
       const list = registry.get(this) ?? [];
       registry.set(this, list);
@@ -103,7 +110,7 @@ function checkPath(path: string): void {
       `Expected an endpoint path like "/stream" (no parameters or query), got ${JSON.stringify(path)}`,
     );
   }
-  if (path === "/requests" || path.startsWith("/requests/")) {
+  if (path === REQUESTS_PATH || path.startsWith(`${REQUESTS_PATH}/`)) {
     throw new InvalidArgumentError(`The path ${path} is reserved for resuming and cancelling`);
   }
 }

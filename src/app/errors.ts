@@ -1,29 +1,23 @@
 /**
- * Errors of the HTTP layer. Each is a {@link TroupeError} with a stable `code` and the HTTP
- * status it is answered with; the body is `{"error":{"code","message","requestId","issues"?}}`
+ * Errors of the HTTP layer. Each is a {@link TroupeError} with a stable `code` (of the one list,
+ * `ErrorCode`) and the HTTP status it is answered with; the body is `{"error":<public error>}`
  * (docs/protocol.md, "Errors outside the stream").
  */
-import { TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import { ErrorCode, TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import type { ValidationIssue } from "../events/public-error.ts";
 
-/** Stable codes of the HTTP layer's errors. */
-export const HttpErrorCode = {
-  INVALID_JSON: "INVALID_JSON",
-  BODY_TOO_LARGE: "BODY_TOO_LARGE",
-  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
-  NOT_FOUND: "NOT_FOUND",
-  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
-  VALIDATION_FAILED: "VALIDATION_FAILED",
-  UNAVAILABLE: "UNAVAILABLE",
-  INTERNAL: "INTERNAL",
-  REQUEST_NOT_FOUND: "REQUEST_NOT_FOUND",
-  SHUTTING_DOWN: "SHUTTING_DOWN",
-  REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
-} as const;
+export type { ValidationIssue };
 
-/** One problem found in a request body: where (`a.b.0`) and what. */
-export interface ValidationIssue {
-  readonly path: string;
-  readonly message: string;
+/** A validation issue as the server finds it: `type` is the validator's code (`too_small`, …). */
+export interface FoundIssue extends ValidationIssue {
+  readonly type?: string;
+}
+
+/** One entry of FastAPI's (and so fal's) 422 body, `detail: [{loc, msg, type}]`. */
+export interface FastApiIssue {
+  readonly loc: readonly (string | number)[];
+  readonly msg: string;
+  readonly type: string;
 }
 
 /** An error answered with an HTTP status and a JSON error body. */
@@ -43,7 +37,7 @@ export class HttpError extends TroupeError {
 export class InvalidJsonError extends HttpError {
   override name = "InvalidJsonError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(400, HttpErrorCode.INVALID_JSON, message, options);
+    super(400, ErrorCode.INVALID_JSON, message, options);
   }
 }
 
@@ -51,7 +45,7 @@ export class InvalidJsonError extends HttpError {
 export class BodyTooLargeError extends HttpError {
   override name = "BodyTooLargeError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(413, HttpErrorCode.BODY_TOO_LARGE, message, options);
+    super(413, ErrorCode.BODY_TOO_LARGE, message, options);
   }
 }
 
@@ -59,7 +53,7 @@ export class BodyTooLargeError extends HttpError {
 export class UnsupportedMediaTypeError extends HttpError {
   override name = "UnsupportedMediaTypeError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(415, HttpErrorCode.UNSUPPORTED_MEDIA_TYPE, message, options);
+    super(415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, message, options);
   }
 }
 
@@ -67,7 +61,7 @@ export class UnsupportedMediaTypeError extends HttpError {
 export class NotFoundError extends HttpError {
   override name = "NotFoundError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(404, HttpErrorCode.NOT_FOUND, message, options);
+    super(404, ErrorCode.NOT_FOUND, message, options);
   }
 }
 
@@ -79,30 +73,51 @@ export class MethodNotAllowedError extends HttpError {
     readonly allow: readonly string[],
     options?: TroupeErrorOptions,
   ) {
-    super(405, HttpErrorCode.METHOD_NOT_ALLOWED, message, options);
+    super(405, ErrorCode.METHOD_NOT_ALLOWED, message, options);
   }
 }
 
 /** 422: the body is JSON but does not match the endpoint's schema. */
 export class ValidationError extends HttpError {
   override name = "ValidationError";
-  constructor(
-    message: string,
-    readonly issues: readonly ValidationIssue[],
-    options?: TroupeErrorOptions,
-  ) {
-    super(422, HttpErrorCode.VALIDATION_FAILED, message, {
-      ...options,
-      details: { issues },
-    });
+  readonly issues: readonly ValidationIssue[];
+  /** The same issues in FastAPI's form, which fal's clients read (`ValidationError.fieldErrors`). */
+  readonly detail: readonly FastApiIssue[];
+  constructor(message: string, issues: readonly FoundIssue[], options?: TroupeErrorOptions) {
+    const plain = issues.map(({ path, message }) => ({ path, message }));
+    super(422, ErrorCode.VALIDATION_FAILED, message, { ...options, details: { issues: plain } });
+    this.issues = plain;
+    this.detail = issues.map((issue) => ({
+      loc: [
+        "body",
+        ...issue.path
+          .split(".")
+          .filter((p) => p !== "")
+          .map(segment),
+      ],
+      msg: issue.message,
+      type: issue.type ?? "value_error",
+    }));
   }
+}
+
+/** 400: the `troupe-dialect` header names no dialect. */
+export class UnknownDialectError extends HttpError {
+  override name = "UnknownDialectError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(400, ErrorCode.UNKNOWN_DIALECT, message, options);
+  }
+}
+
+function segment(part: string): string | number {
+  return /^\d+$/.test(part) ? Number(part) : part;
 }
 
 /** 503: the runner is not ready, or the server is shutting down. */
 export class UnavailableError extends HttpError {
   override name = "UnavailableError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(503, HttpErrorCode.UNAVAILABLE, message, options);
+    super(503, ErrorCode.UNAVAILABLE, message, options);
   }
 }
 
@@ -110,7 +125,7 @@ export class UnavailableError extends HttpError {
 export class RequestNotFoundError extends HttpError {
   override name = "RequestNotFoundError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(404, HttpErrorCode.REQUEST_NOT_FOUND, message, options);
+    super(404, ErrorCode.REQUEST_NOT_FOUND, message, options);
   }
 }
 
@@ -118,7 +133,7 @@ export class RequestNotFoundError extends HttpError {
 export class ShuttingDownError extends TroupeError {
   override name = "ShuttingDownError";
   constructor(message = "The server is shutting down", options?: TroupeErrorOptions) {
-    super(HttpErrorCode.SHUTTING_DOWN, message, options);
+    super(ErrorCode.SHUTTING_DOWN, message, options);
   }
 }
 
@@ -126,6 +141,6 @@ export class ShuttingDownError extends TroupeError {
 export class ReplayUnavailableError extends TroupeError {
   override name = "ReplayUnavailableError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(HttpErrorCode.REPLAY_UNAVAILABLE, message, options);
+    super(ErrorCode.REPLAY_UNAVAILABLE, message, options);
   }
 }

@@ -1,9 +1,9 @@
 import type { FastifyReply } from "fastify";
 import { ErrorCode, TroupeError } from "../errors.ts";
+import { publicError } from "../events/public-error.ts";
 import {
   BodyTooLargeError,
   HttpError,
-  HttpErrorCode,
   InvalidJsonError,
   MethodNotAllowedError,
   UnavailableError,
@@ -15,55 +15,62 @@ const UNAVAILABLE_CODES = new Set<string>([
   ErrorCode.NOT_STARTED,
   ErrorCode.RUNNER_STOPPED,
   ErrorCode.GROUP_UNAVAILABLE,
-  HttpErrorCode.SHUTTING_DOWN,
+  ErrorCode.SHUTTING_DOWN,
 ]);
 
-/** Any error as the HTTP error it is answered with. */
-export function toHttpError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error;
+/** A failure as it is answered: the status, and the error whose public form is the body. */
+export interface HttpFailure {
+  readonly status: number;
+  readonly error: unknown;
+}
+
+/**
+ * Any error as the answer it gets. fastify's own and the runner's "not now" errors become the
+ * HTTP layer's; every other error keeps its code (a worker's failure is CALL_FAILED here as in a
+ * stream) and is answered 500.
+ */
+export function httpFailure(error: unknown): HttpFailure {
+  if (HttpError.isInstance(error)) return { status: error.status, error };
   const code = (error as { code?: unknown } | null)?.code;
   switch (code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return new BodyTooLargeError("The request body is larger than the server accepts", {
-        cause: error,
-      });
+      return answer(
+        new BodyTooLargeError("The request body is larger than the server accepts", {
+          cause: error,
+        }),
+      );
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return new UnsupportedMediaTypeError("Expected Content-Type: application/json", {
-        cause: error,
-      });
+      return answer(
+        new UnsupportedMediaTypeError("Expected Content-Type: application/json", { cause: error }),
+      );
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return new InvalidJsonError("The request body is not valid JSON", { cause: error });
+      return answer(new InvalidJsonError("The request body is not valid JSON", { cause: error }));
   }
-  if (error instanceof TroupeError && UNAVAILABLE_CODES.has(error.code)) {
-    return new UnavailableError(error.message, { cause: error });
+  if (TroupeError.isInstance(error) && UNAVAILABLE_CODES.has(error.code)) {
+    return answer(new UnavailableError(error.message, { cause: error }));
   }
   const status = (error as { statusCode?: unknown } | null)?.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
-    return new HttpError(status, HttpErrorCode.INVALID_JSON, "Bad request", { cause: error });
+    return answer(new HttpError(status, ErrorCode.INVALID_JSON, "Bad request", { cause: error }));
   }
-  return new HttpError(
-    500,
-    HttpErrorCode.INTERNAL,
-    error instanceof TroupeError ? error.message : "Internal server error",
-    { cause: error },
-  );
+  return { status: 500, error };
 }
 
-/** Answers with `{"error":{"code","message","requestId","issues"?}}`. */
-export function sendError(reply: FastifyReply, requestId: string, error: HttpError): void {
-  if (error instanceof MethodNotAllowedError) reply.header("allow", error.allow.join(", "));
-  void reply
-    .code(error.status)
-    .type("application/json; charset=utf-8")
-    .send(
-      JSON.stringify({
-        error: {
-          code: error.code,
-          message: error.message,
-          requestId,
-          ...(error instanceof ValidationError ? { issues: error.issues } : {}),
-        },
-      }),
-    );
+function answer(error: HttpError): HttpFailure {
+  return { status: error.status, error };
+}
+
+/**
+ * Answers with `{"error":<public error>}`, and for a 422 also FastAPI's `detail` list beside it,
+ * so fal's clients fill `ValidationError.fieldErrors`.
+ */
+export function sendError(reply: FastifyReply, requestId: string, failure: HttpFailure): void {
+  const { status, error } = failure;
+  if (MethodNotAllowedError.isInstance(error)) reply.header("allow", error.allow.join(", "));
+  const body = {
+    error: publicError(error, requestId),
+    ...(ValidationError.isInstance(error) ? { detail: error.detail } : {}),
+  };
+  void reply.code(status).type("application/json; charset=utf-8").send(JSON.stringify(body));
 }

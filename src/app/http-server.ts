@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { fastify, LogController } from "fastify";
-import { SseHeader } from "../encoding/sse.ts";
+import { REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
 import { corsHook } from "./cors.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { InvalidJsonError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
-import { sendError, toHttpError } from "./http-errors.ts";
+import { httpFailure, sendError } from "./http-errors.ts";
+import { recordRequest } from "./request-outcome.ts";
 import type { ServerContext } from "./server-context.ts";
 
 /** An incoming `x-request-id` is honoured when it looks like this. */
@@ -12,8 +13,9 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The fastify instance without routes: JSON bodies only (parsed here, so bad JSON is a 400 of
- * ours), `x-request-id` on every response, one log line and the metrics per request, and the
- * protocol's error bodies for every failure, 404 and 405 included.
+ * ours), `x-request-id` and `x-fal-request-id` on every response, one log line and the metrics
+ * per request (a stream's when it ends, from its session), and the protocol's error bodies for
+ * every failure, 404 and 405 included.
  */
 export function createHttpServer(context: ServerContext) {
   const { metrics } = context;
@@ -46,29 +48,25 @@ export function createHttpServer(context: ServerContext) {
 
   server.addHook("onRequest", async (request, reply) => {
     reply.header(SseHeader.requestId, request.id);
+    reply.header(SseHeader.falRequestId, request.id);
   });
   server.addHook("onRequest", corsHook(context.options.cors));
   server.addHook("onResponse", async (request, reply) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    request.log.info(
-      {
-        reqId: request.id,
-        method: request.method,
-        url: request.url,
-        status: reply.statusCode,
-        ms: reply.elapsedTime,
-      },
-      "request completed",
-    );
+    // A stream is recorded by its session when its request ends, with how it ended.
+    if (context.streams.has(request.raw)) return;
+    recordRequest(metrics, request.log, {
+      method: request.method,
+      url: request.url,
+      route: request.routeOptions.url ?? "unmatched",
+      status: reply.statusCode,
+      ms: reply.elapsedTime,
+      failure: context.failures.get(request.raw),
+    });
   });
   server.setErrorHandler((error, request, reply) => {
-    const httpError = toHttpError(error);
-    if (httpError.status >= 500) {
-      request.log.error({ reqId: request.id, err: error }, "request failed");
-    }
-    sendError(reply, request.id, httpError);
+    const failure = httpFailure(error);
+    context.failures.set(request.raw, failure.error);
+    sendError(reply, request.id, failure);
   });
 
   const allowed = allowedMethods(context.endpoints);
@@ -79,7 +77,8 @@ export function createHttpServer(context: ServerContext) {
       allow.length > 0
         ? new MethodNotAllowedError(`${request.method} is not allowed on ${path}`, allow)
         : new NotFoundError(`No route ${request.method} ${path}`);
-    sendError(reply, request.id, error);
+    context.failures.set(request.raw, error);
+    sendError(reply, request.id, httpFailure(error));
   });
   return server;
 }
@@ -99,8 +98,12 @@ function allowedMethods(endpoints: readonly EndpointDefinition[]): (path: string
   return (path) => {
     const known = exact.get(path);
     if (known !== undefined) return known;
-    if (/^\/requests\/[^/]+$/.test(path)) return ["DELETE"];
-    if (/^\/requests\/[^/]+\/events$/.test(path)) return ["GET", "HEAD"];
+    if (
+      path.startsWith(`${REQUESTS_PATH}/`) &&
+      !path.slice(REQUESTS_PATH.length + 1).includes("/")
+    ) {
+      return ["DELETE"];
+    }
     return [];
   };
 }

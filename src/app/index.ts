@@ -1,3 +1,5 @@
+export { ErrorCode } from "../errors.ts";
+export { type Dialect, SseEvent, SseHeader } from "../events/sse-names.ts";
 export { App, type AppClass } from "./app.ts";
 export {
   type EndpointContext,
@@ -6,8 +8,8 @@ export {
 } from "./endpoint.ts";
 export {
   BodyTooLargeError,
+  type FastApiIssue,
   HttpError,
-  HttpErrorCode,
   InvalidJsonError,
   MethodNotAllowedError,
   NotFoundError,
@@ -15,6 +17,7 @@ export {
   RequestNotFoundError,
   ShuttingDownError,
   UnavailableError,
+  UnknownDialectError,
   UnsupportedMediaTypeError,
   ValidationError,
   type ValidationIssue,

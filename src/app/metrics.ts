@@ -4,7 +4,7 @@ import type { runnersOf } from "./runners-of.ts";
 /** The server's Prometheus metrics, in a registry of its own (several servers per process work). */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<"method" | "route" | "status">;
+  readonly requests: Counter<"method" | "route" | "status" | "outcome" | "code">;
   readonly duration: Histogram<"method" | "route">;
   readonly timeToFirstEvent: Histogram<"route">;
   readonly eventsSent: Counter<"route">;
@@ -14,8 +14,8 @@ export class ServerMetrics {
     const registers = [this.registry];
     this.requests = new Counter({
       name: "troupe_http_requests_total",
-      help: "HTTP requests answered, by route and status",
-      labelNames: ["method", "route", "status"],
+      help: "HTTP requests answered, streams included (counted when they end), by route, status, outcome (ok, rejected, failed, cancelled) and error code",
+      labelNames: ["method", "route", "status", "outcome", "code"],
       registers,
     });
     this.duration = new Histogram({

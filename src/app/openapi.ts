@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SSE_CONTENT_TYPE } from "../encoding/sse.ts";
+import { SSE_CONTENT_TYPE } from "../events/sse-names.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 
 /** The OpenAPI extension that marks an operation whose response is an SSE stream. */
@@ -15,8 +15,10 @@ const errorResponse = {
           error: {
             type: "object",
             properties: {
+              name: { type: "string" },
               code: { type: "string" },
               message: { type: "string" },
+              rank: { type: "integer" },
               requestId: { type: "string" },
               issues: {
                 type: "array",
@@ -27,6 +29,18 @@ const errorResponse = {
               },
             },
             required: ["code", "message", "requestId"],
+          },
+          detail: {
+            description: "422 only: the issues in FastAPI's form, as fal's clients read them",
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                loc: { type: "array", items: { type: ["string", "integer"] } },
+                msg: { type: "string" },
+                type: { type: "string" },
+              },
+            },
           },
         },
         required: ["error"],

@@ -6,12 +6,13 @@ import { type EndpointDefinition, endpointsOf } from "./endpoint.ts";
 import { registerEndpoints } from "./endpoint-routes.ts";
 import { ShuttingDownError } from "./errors.ts";
 import { createHttpServer } from "./http-server.ts";
+import { IdleConnections } from "./idle-connections.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { type ResolvedServeOptions, resolveServeOptions, type ServeOptions } from "./options.ts";
 import { runnersOf } from "./runners-of.ts";
 import type { ServerContext } from "./server-context.ts";
 import { SessionRegistry } from "./session-registry.ts";
-import { fatalItem, registerRequestRoutes } from "./stream-routes.ts";
+import { registerRequestRoutes } from "./stream-routes.ts";
 
 /** A running server, from {@link serve}. */
 export interface ServerHandle extends AsyncDisposable {
@@ -93,9 +94,12 @@ async function listen(
     sessions: new SessionRegistry(),
     inflight: new Map(),
     runners,
+    streams: new WeakSet(),
+    failures: new WeakMap(),
     closing: () => closing !== undefined,
   };
   const server = createHttpServer(context);
+  const connections = new IdleConnections(server.server);
   registerEndpoints(server, context);
   registerRequestRoutes(server, context);
   registerBuiltinRoutes(server, context);
@@ -108,10 +112,9 @@ async function listen(
   const shutdown = async (): Promise<void> => {
     const stopped = server.close();
     const error = new ShuttingDownError();
-    for (const session of context.sessions.active()) {
-      session.abandon(fatalItem(error, session.requestId));
-    }
+    for (const session of context.sessions.active()) session.abandon(error);
     for (const controller of context.inflight.values()) controller.abort(error);
+    connections.closeAll();
     await stopped;
     context.sessions.clearTimers();
     try {

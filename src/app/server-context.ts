@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { Logger as PinoLogger } from "pino";
 import type { App } from "./app.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
@@ -21,6 +22,10 @@ export interface ServerContext {
   /** Non-streaming requests whose handler runs, by request id: DELETE and shutdown abort them. */
   readonly inflight: Map<string, AbortController>;
   readonly runners: () => ReturnType<typeof runnersOf>;
+  /** Requests answered with an SSE stream: their sessions record them, not fastify's onResponse. */
+  readonly streams: WeakSet<IncomingMessage>;
+  /** What failed a request answered with an error body, for its log line and metrics. */
+  readonly failures: WeakMap<IncomingMessage, unknown>;
   /** `true` once `close()` began. */
   readonly closing: () => boolean;
 }

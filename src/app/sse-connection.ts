@@ -1,5 +1,5 @@
-import type { Socket } from "node:net";
-import { SSE_CONTENT_TYPE, SSE_HEARTBEAT, SseHeader } from "../encoding/sse.ts";
+import type { OutgoingHttpHeader, ServerResponse } from "node:http";
+import { SSE_CONTENT_TYPE, SSE_HEARTBEAT } from "../events/sse-names.ts";
 
 /** Timers the heartbeat uses; injectable so tests drive them. */
 export interface HeartbeatTimers {
@@ -12,18 +12,18 @@ export const realTimers: HeartbeatTimers = {
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
 };
 
-/** How long an ended response waits for the client to close before the socket is destroyed. */
-const END_GRACE_MS = 5000;
+/** How long an aborted response waits for the client to close before the socket is destroyed. */
+const ABORT_GRACE_MS = 5000;
 
-/** Chunks queued before a flush is forced even though the microtask queue has not settled. */
+/** Bytes queued before a flush is forced even though the turn has not ended. */
 const MAX_PENDING_BYTES = 64 * 1024;
 
 /**
- * One SSE response written straight to a hijacked socket. Writes are queued and flushed together
- * on the next tick, so every event that is ready in the same turn leaves in one `socket.write`;
- * `blocked` and `drained()` expose the socket's backpressure to whoever produces the events.
- * The body is delimited by the connection's end (`Connection: close`): after an SSE response the
- * socket is closed, never reused.
+ * One SSE response, written through Node's HTTP response: chunked transfer encoding (so the
+ * client can tell the end of the stream from a truncation), keep-alive, and the headers fastify's
+ * hooks put on the reply (request ids, CORS). Writes are queued and leave together on the next
+ * tick, so every event ready in the same turn is one chunk; `blocked` and `drained()` expose the
+ * socket's backpressure to whoever produces the events.
  */
 export class SseConnection {
   private pending: (Uint8Array | string)[] = [];
@@ -35,52 +35,48 @@ export class SseConnection {
   private drainWaiters: (() => void)[] = [];
 
   constructor(
-    private readonly socket: Socket,
-    requestId: string,
+    private readonly res: ServerResponse,
+    /** The reply's headers so far (request ids, CORS, the dialect). */
+    headers: Readonly<Record<string, OutgoingHttpHeader | undefined>>,
     heartbeatInterval: number,
     private readonly timers: HeartbeatTimers,
-    /** More response headers (CORS); names and values must be valid header text. */
-    extraHeaders: Readonly<Record<string, string>> = {},
   ) {
-    socket.setNoDelay(true);
-    const close = (): void => this.onClose();
-    // A client that goes away shows as 'end' (its FIN) or 'close'/'error' (reset); either is final.
-    socket.once("end", close);
-    socket.once("close", close);
-    socket.once("error", close);
-    socket.on("drain", () => this.releaseDrainWaiters());
-    socket.write(
-      "HTTP/1.1 200 OK\r\n" +
-        `Content-Type: ${SSE_CONTENT_TYPE}; charset=utf-8\r\n` +
-        "Cache-Control: no-cache\r\n" +
-        "X-Accel-Buffering: no\r\n" +
-        "Connection: close\r\n" +
-        Object.entries(extraHeaders)
-          .map(([name, value]) => `${name}: ${value}\r\n`)
-          .join("") +
-        `${SseHeader.requestId}: ${requestId}\r\n\r\n`,
-    );
-    if (socket.destroyed) this.onClose();
+    res.socket?.setNoDelay(true);
+    // 'close' comes when the response finished or the connection went away, whichever is first.
+    res.once("close", () => this.onClose());
+    res.on("drain", () => this.releaseDrainWaiters());
+    const head: Record<string, OutgoingHttpHeader> = {};
+    for (const [name, value] of Object.entries(headers))
+      if (value !== undefined) head[name] = value;
+    res.writeHead(200, {
+      ...head,
+      "content-type": `${SSE_CONTENT_TYPE}; charset=utf-8`,
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+    });
+    // The client needs the head (its request id) before the first event.
+    res.flushHeaders();
+    if (res.destroyed) this.onClose();
     if (heartbeatInterval > 0 && heartbeatInterval !== Number.POSITIVE_INFINITY) {
       this.heartbeat = timers.setInterval(() => this.beat(), heartbeatInterval);
     }
   }
 
-  /** Aborts when the socket closed, for whatever reason. */
+  /** Aborts when the response is over, for whatever reason. */
   get closed(): AbortSignal {
     return this.closedController.signal;
   }
 
   /** `true` while the socket's buffer is full: stop producing until {@link drained}. */
   get blocked(): boolean {
-    return this.socket.writableNeedDrain || this.pendingBytes >= MAX_PENDING_BYTES;
+    return this.res.writableNeedDrain || this.pendingBytes >= MAX_PENDING_BYTES;
   }
 
-  /** Resolves when the socket can take more (or closed). */
+  /** Resolves when the socket can take more (or the response is over). */
   drained(): Promise<void> {
     if (!this.blocked || this.closed.aborted) return Promise.resolve();
     if (this.pendingBytes >= MAX_PENDING_BYTES) this.flush();
-    if (!this.socket.writableNeedDrain) return Promise.resolve();
+    if (!this.res.writableNeedDrain) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
@@ -97,23 +93,38 @@ export class SseConnection {
     }
   }
 
-  /** Writes what is queued (plus `last`) and closes the connection. */
-  end(last?: Uint8Array | string): void {
-    if (last !== undefined) this.write(last);
+  /** Writes what is queued and ends the response cleanly (the terminating chunk). */
+  end(): void {
     if (this.closed.aborted) return;
     this.flush();
     this.stopHeartbeat();
-    this.socket.end();
-    // A client that never closes its side must not hold the server's close() forever.
-    setTimeout(() => this.socket.destroy(), END_GRACE_MS).unref();
-    this.closedController.abort();
-    this.releaseDrainWaiters();
+    this.res.end();
+    this.close();
+  }
+
+  /**
+   * Writes what is queued, then ends the connection without the terminating chunk: every HTTP
+   * client reads that as a broken response, never as a complete one. The socket's own `end()`
+   * sends the queued bytes before the FIN, so the last event still arrives.
+   */
+  abort(): void {
+    if (this.closed.aborted) return;
+    this.flush();
+    this.stopHeartbeat();
+    const socket = this.res.socket;
+    if (socket === null) this.res.destroy();
+    else {
+      socket.end();
+      // A client that never closes its side must not hold the server's close() forever.
+      setTimeout(() => socket.destroy(), ABORT_GRACE_MS).unref();
+    }
+    this.close();
   }
 
   /** Closes at once, dropping anything queued. */
   destroy(): void {
     this.pending = [];
-    this.socket.destroy();
+    this.res.destroy();
     this.onClose();
   }
 
@@ -123,9 +134,9 @@ export class SseConnection {
     const chunks = this.pending;
     this.pending = [];
     this.pendingBytes = 0;
-    if (chunks.length === 1) this.socket.write(chunks[0] as Uint8Array | string);
+    if (chunks.length === 1) this.res.write(chunks[0] as Uint8Array | string);
     else {
-      this.socket.write(
+      this.res.write(
         Buffer.concat(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c))),
       );
     }
@@ -141,12 +152,16 @@ export class SseConnection {
     this.heartbeat = undefined;
   }
 
+  private close(): void {
+    this.closedController.abort();
+    this.releaseDrainWaiters();
+  }
+
   private onClose(): void {
     if (this.closed.aborted) return;
     this.stopHeartbeat();
     this.pending = [];
-    this.closedController.abort();
-    this.releaseDrainWaiters();
+    this.close();
   }
 
   private releaseDrainWaiters(): void {

@@ -1,35 +1,48 @@
 import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { toJson } from "../encoding/json.ts";
-import { SseEvent, SseHeader, TROUPE_PROTOCOL_VERSION } from "../encoding/sse.ts";
-import { corsHeaders } from "./cors.ts";
+import { type Dialect, REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
+import { encodeRetry, encodeTroupeEvent } from "../events/troupe-dialect.ts";
 import { ReplayUnavailableError, RequestNotFoundError } from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
+import { recordRequest } from "./request-outcome.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
 import { StreamSession } from "./stream-session.ts";
-import { type SourceItem, streamSource, wireError } from "./stream-source.ts";
+import { streamSource } from "./stream-source.ts";
 import type { StreamingResponse } from "./streaming-response.ts";
 
-/** Takes the socket over from fastify and opens an SSE response on it. */
+/**
+ * Opens an SSE response on the reply's own Node response, with the headers fastify's hooks set
+ * (request ids, CORS) and the dialect served. fastify is told not to send anything itself.
+ */
 function openConnection(
   context: ServerContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  requestId: string,
+  dialect: Dialect,
 ): SseConnection {
-  reply.hijack();
   const { options, metrics } = context;
+  context.streams.add(request.raw);
+  reply.header(SseHeader.dialect, dialect);
+  reply.hijack();
   const connection = new SseConnection(
-    request.raw.socket,
-    requestId,
+    reply.raw,
+    reply.getHeaders(),
     options.heartbeatInterval,
     options.timers,
-    corsHeaders(options.cors, request.headers.origin),
   );
   metrics.openStreams.inc();
   connection.closed.addEventListener("abort", () => metrics.openStreams.dec(), { once: true });
   return connection;
+}
+
+/** What {@link startStream} needs to know about the request it answers. */
+export interface StreamStart {
+  readonly requestId: string;
+  readonly route: string;
+  readonly dialect: Dialect;
+  /** The endpoint's `ctx.signal`: it fires when the stream is cancelled. */
+  readonly endpointController: AbortController;
 }
 
 /** Answers `request` with `response` streamed in the dialect the client asked for. */
@@ -38,16 +51,16 @@ export function startStream(
   request: FastifyRequest,
   reply: FastifyReply,
   response: StreamingResponse,
-  requestId: string,
-  route: string,
-  endpointController: AbortController,
+  start: StreamStart,
 ): void {
-  const { options, metrics, sessions, logger } = context;
-  const dialect = request.headers[SseHeader.protocol] === TROUPE_PROTOCOL_VERSION ? 2 : 1;
-  const connection = openConnection(context, request, reply, requestId);
-  if (dialect === 2) connection.write(`retry: ${options.retry}\n\n`);
+  const { options, metrics, sessions } = context;
+  const { requestId, route, dialect, endpointController } = start;
+  const connection = openConnection(context, request, reply, dialect);
+  if (dialect === "troupe") connection.write(encodeRetry(options.retry));
   const started = performance.now();
-  const source = streamSource(response.body, dialect, requestId);
+  const source = streamSource(response.body, dialect);
+  // The line is the request's own; a replaced id is logged under the id the client got.
+  const log = requestId === request.id ? request.log : context.logger.child({ reqId: requestId });
   const session = new StreamSession(
     {
       next: () => source.next(),
@@ -56,6 +69,7 @@ export function startStream(
         endpointController.abort(reason);
         source.cancel(reason);
       },
+      forwardsAllRanks: source.forwardsAllRanks,
     },
     {
       requestId,
@@ -70,11 +84,15 @@ export function startStream(
           }
         },
         onEnd(ended) {
-          sessions.retire(ended, dialect === 2 ? options.resumeWindow : 0);
-          const ms = performance.now() - started;
-          metrics.requests.inc({ method: "POST", route, status: "200" });
-          metrics.duration.observe({ method: "POST", route }, ms / 1000);
-          logger.info({ reqId: requestId, route, dialect, ms }, "stream ended");
+          sessions.retire(ended, dialect === "troupe" ? options.resumeWindow : 0);
+          recordRequest(metrics, log, {
+            method: request.method,
+            url: request.url,
+            route,
+            status: 200,
+            ms: performance.now() - started,
+            failure: ended.failure,
+          });
         },
       },
     },
@@ -85,8 +103,9 @@ export function startStream(
 }
 
 /**
- * A dialect-2 client coming back (`Last-Event-ID`): the events it missed, then the live stream;
- * REPLAY_UNAVAILABLE when they are gone, 404 for an id this server never had.
+ * A troupe-dialect client coming back (`GET <path>?requestId=`, `Last-Event-ID`): the events it
+ * missed, then the live stream; REPLAY_UNAVAILABLE when they are gone, 404 for an id this server
+ * never had.
  */
 export function resumeStream(
   context: ServerContext,
@@ -99,24 +118,33 @@ export function resumeStream(
   if (session === undefined && !context.sessions.wasExpired(requestId)) {
     throw new RequestNotFoundError(`This server has no request ${requestId}`);
   }
-  const connection = openConnection(context, request, reply, requestId);
-  connection.write(`retry: ${context.options.retry}\n\n`);
+  // The answer is the resumed request's: it carries that request's id.
+  reply.header(SseHeader.requestId, requestId);
+  reply.header(SseHeader.falRequestId, requestId);
+  const connection = openConnection(context, request, reply, "troupe");
+  connection.write(encodeRetry(context.options.retry));
   const lastId = parseLastEventId(request.headers[SseHeader.lastEventId]);
-  if (session === undefined || session.dialect === 1 || !session.attach(connection, lastId)) {
+  if (
+    session === undefined ||
+    session.dialect !== "troupe" ||
+    !session.attach(connection, lastId)
+  ) {
     const error = new ReplayUnavailableError(
       `The events of request ${requestId} after ${lastId} are no longer kept`,
     );
-    const item = fatalItem(error, requestId);
-    connection.end(`event: ${SseEvent.error}\ndata: ${item.data}\n\n`);
+    connection.write(
+      encodeTroupeEvent({ type: "error", error, fatal: true }, undefined, {
+        requestId,
+        forwardsAllRanks: false,
+      }),
+    );
+    connection.end();
   }
 }
 
-/** `GET /requests/:id/events` (resume) and `DELETE /requests/:id` (cancel). */
+/** `DELETE /requests/:id`: cancels the request on every rank. */
 export function registerRequestRoutes(server: HttpServer, context: ServerContext): void {
-  server.get("/requests/:id/events", async (request, reply) =>
-    resumeStream(context, request, reply, (request.params as { id: string }).id),
-  );
-  server.delete("/requests/:id", async (request, reply) => {
+  server.delete(`${REQUESTS_PATH}/:id`, async (request, reply) => {
     const id = (request.params as { id: string }).id;
     const session = context.sessions.get(id);
     const controller = context.inflight.get(id);
@@ -128,16 +156,6 @@ export function registerRequestRoutes(server: HttpServer, context: ServerContext
     controller?.abort(reason);
     return reply.code(204).send();
   });
-}
-
-/** A fatal `error` event carrying `error`: the last event of a stream. */
-export function fatalItem(error: Error, requestId: string): SourceItem & { type: "event" } {
-  return {
-    type: "event",
-    event: SseEvent.error,
-    data: toJson({ error: wireError(error, requestId), fatal: true }),
-    final: true,
-  };
 }
 
 function parseLastEventId(value: string | string[] | undefined): number {

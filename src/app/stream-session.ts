@@ -1,11 +1,15 @@
-import { encodeDataEvent, encodeEvent } from "../encoding/sse.ts";
+import type { EncodeContext } from "../events/event-data.ts";
+import { encodeFalEvent } from "../events/fal-dialect.ts";
+import { isTerminal } from "../events/request-event.ts";
+import type { Dialect } from "../events/sse-names.ts";
+import { carriesId, encodeTroupeEvent } from "../events/troupe-dialect.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
 import type { SseConnection } from "./sse-connection.ts";
 import type { Source, SourceItem } from "./stream-source.ts";
 
-/** What a session reports to the server (metrics, the registry). */
+/** What a session reports to the server (metrics, the registry, the log). */
 export interface SessionHooks {
-  /** An event (not a heartbeat) left for a client; `first` for the request's first one. */
+  /** An event (not a heartbeat or a status) left for a client; `first` for the request's first one. */
   onEvent(first: boolean): void;
   /** The request's last event was produced (or it was cancelled without one). */
   onEnd(session: StreamSession): void;
@@ -13,7 +17,7 @@ export interface SessionHooks {
 
 export interface SessionOptions {
   readonly requestId: string;
-  readonly dialect: 1 | 2;
+  readonly dialect: Dialect;
   readonly replayLimit: number;
   readonly resumeWindow: number;
   readonly hooks: SessionHooks;
@@ -23,13 +27,19 @@ export interface SessionOptions {
  * One streaming request, from the handler's stream to whichever connection currently reads it.
  * Events are pulled from the source only while a connection is attached and its socket has room,
  * so a slow or absent client holds the runner (and so the worker) back instead of filling memory.
- * Dialect 1 cancels the request as soon as its connection closes; dialect 2 keeps every id'd event
- * in a bounded replay buffer and waits `resumeWindow` ms for the client to come back.
+ * Each event is written by the encoder of the session's dialect. fal's dialect cancels the
+ * request as soon as its connection closes, and aborts the response after a fatal error event
+ * (its clients read only `data:` lines, so a clean end would read as success); troupe's keeps
+ * every id'd event in a bounded replay buffer and waits `resumeWindow` ms for the client to
+ * come back.
  */
 export class StreamSession {
   readonly requestId: string;
-  readonly dialect: 1 | 2;
+  readonly dialect: Dialect;
+  /** The error that failed the request, once its last event was a fatal `error`. */
+  failure: unknown;
   private readonly replay: ReplayBuffer | undefined;
+  private readonly context: EncodeContext;
   private connection: SseConnection | undefined;
   private nextId = 1;
   private status: Uint8Array | undefined;
@@ -45,7 +55,8 @@ export class StreamSession {
   ) {
     this.requestId = options.requestId;
     this.dialect = options.dialect;
-    this.replay = options.dialect === 2 ? new ReplayBuffer(options.replayLimit) : undefined;
+    this.context = { requestId: options.requestId, forwardsAllRanks: source.forwardsAllRanks };
+    this.replay = options.dialect === "troupe" ? new ReplayBuffer(options.replayLimit) : undefined;
   }
 
   /** `true` once the request's last event was produced. */
@@ -64,20 +75,16 @@ export class StreamSession {
       }
     } catch (error) {
       // A Source turns failures into a fatal event; reaching here is a bug in it.
-      this.emit({
-        type: "event",
-        event: "error",
-        data: JSON.stringify({ error: { code: "INTERNAL", message: String(error) }, fatal: true }),
-        final: true,
-      });
+      this.emit({ type: "error", error, fatal: true });
     } finally {
       this.finish();
     }
   }
 
   /**
-   * Makes `connection` the reader, replaying every id'd event after `lastId` first (dialect 2).
-   * Returns `false` when those events are no longer kept: the caller answers REPLAY_UNAVAILABLE.
+   * Makes `connection` the reader, replaying every id'd event after `lastId` first (troupe's
+   * dialect). Returns `false` when those events are no longer kept: the caller answers
+   * REPLAY_UNAVAILABLE.
    */
   attach(connection: SseConnection, lastId = 0): boolean {
     if (this.replay !== undefined) {
@@ -109,12 +116,10 @@ export class StreamSession {
     this.wakeUp();
   }
 
-  /** Ends the stream now with `item` as its last event (shutdown), then cancels the work. */
-  abandon(item: SourceItem): void {
+  /** Ends the stream now with a fatal error event for `error` (shutdown), then cancels the work. */
+  abandon(error: Error): void {
     if (this.ended) return;
-    this.emit(item);
-    this.ended = true;
-    this.connection?.end();
+    this.emit({ type: "error", error, fatal: true });
     this.cancelled = true;
     this.source.cancel(new DOMException("The server is shutting down", "AbortError"));
     this.wakeUp();
@@ -125,7 +130,7 @@ export class StreamSession {
     this.connection = undefined;
     // Ended, or cancelled (a DELETE that came first): nothing to wait for a resume of.
     if (this.ended || this.cancelled) return;
-    if (this.dialect === 1) {
+    if (this.dialect === "fal") {
       this.cancel(new DOMException("The client disconnected", "AbortError"));
       return;
     }
@@ -157,38 +162,45 @@ export class StreamSession {
   private emit(item: SourceItem): void {
     if (this.ended) return;
     const connection = this.connection;
-    switch (item.type) {
-      case "raw":
-        connection?.write(item.chunk);
-        break;
-      case "status": {
-        const bytes = encodeEvent({ event: item.event, data: item.data });
-        this.status = bytes;
-        connection?.write(bytes);
-        break;
-      }
-      case "event": {
-        let bytes: Uint8Array;
-        if (this.replay !== undefined) {
-          const id = this.nextId++;
-          bytes = encodeEvent({
-            ...(item.event === undefined ? {} : { event: item.event }),
-            id: String(id),
-            data: item.data,
-          });
-          this.replay.push(id, bytes);
-        } else if (item.event === undefined) bytes = encodeDataEvent(item.data);
-        else bytes = encodeEvent({ event: item.event, data: item.data });
-        connection?.write(bytes);
-        if (item.final) this.ended = true;
-        break;
+    if (item.type === "raw") {
+      connection?.write(item.chunk);
+      this.counted();
+      return;
+    }
+    const bytes = this.encode(item);
+    if (bytes === undefined) return;
+    connection?.write(bytes);
+    if (item.type === "queued" || item.type === "started" || item.type === "heartbeat") return;
+    this.counted();
+    if (!isTerminal(item)) return;
+    this.ended = true;
+    if (item.type === "error") {
+      this.failure = item.error;
+      if (this.dialect === "fal") {
+        connection?.abort();
+        return;
       }
     }
-    if (item.type !== "status") {
-      this.options.hooks.onEvent(!this.sentAny);
-      this.sentAny = true;
+    connection?.end();
+  }
+
+  /** `item` in the session's dialect: ids and the replay buffer in troupe's. */
+  private encode(item: Exclude<SourceItem, { type: "raw" }>): Uint8Array | undefined {
+    if (this.replay === undefined) return encodeFalEvent(item, this.context);
+    if (!carriesId(item)) {
+      const bytes = encodeTroupeEvent(item, undefined, this.context);
+      if (item.type !== "heartbeat") this.status = bytes;
+      return bytes;
     }
-    if (this.ended) connection?.end();
+    const id = this.nextId++;
+    const bytes = encodeTroupeEvent(item, id, this.context);
+    this.replay.push(id, bytes);
+    return bytes;
+  }
+
+  private counted(): void {
+    this.options.hooks.onEvent(!this.sentAny);
+    this.sentAny = true;
   }
 
   private finish(): void {

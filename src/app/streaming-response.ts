@@ -1,6 +1,7 @@
-import { SSE_CONTENT_TYPE } from "../encoding/sse.ts";
+import { SSE_CONTENT_TYPE } from "../events/sse-names.ts";
+import { hasMarker } from "../internal/marker.ts";
 
-const BRAND: unique symbol = Symbol.for("troupe.StreamingResponse");
+const MARKER: unique symbol = Symbol.for("troupe.StreamingResponse");
 
 /** Options of a {@link StreamingResponse}. */
 export interface StreamingResponseOptions {
@@ -9,10 +10,10 @@ export interface StreamingResponseOptions {
 }
 
 /**
- * What an endpoint returns to stream: an async iterable of SSE bytes or strings (passed through
- * as they are, e.g. `runner.stream(input, { asTextEvents: true })`) or of values (each sent as a
- * `data:` event). A `RunnerStream` is also sent in troupe's own dialect, with typed events, when
- * the client asks for it. The counterpart of FastAPI's `StreamingResponse` in fal's apps.
+ * What an endpoint returns to stream: a `RunnerStream` (with `asTextEvents` or not: the server
+ * reads its typed events and writes them in the client's dialect), or any async iterable of
+ * values (each a result) or of SSE bytes or strings (passed through in fal's dialect, re-framed
+ * in troupe's). The counterpart of FastAPI's `StreamingResponse` in fal's apps.
  *
  * @example
  * ```ts
@@ -23,14 +24,14 @@ export interface StreamingResponseOptions {
  */
 export class StreamingResponse<Item = unknown> {
   /**
-   * `instanceof` answers by brand, so a response made with another copy of troupe (an app
-   * importing troupe's sources, served by the compiled `troupe run`) is still recognised.
+   * `true` for a response made by any copy of troupe (an app importing troupe's sources, served
+   * by the compiled `troupe run`), where `instanceof` would say no.
    */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && BRAND in value;
+  static isInstance(value: unknown): value is StreamingResponse {
+    return hasMarker(value, MARKER);
   }
 
-  readonly [BRAND] = true;
+  readonly [MARKER] = true;
   readonly mediaType: string;
   constructor(
     readonly body: AsyncIterable<Item>,

@@ -6,7 +6,8 @@ export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return oneLine(String(error));
   let message = error.message;
   const facts: string[] = [];
-  if (error instanceof TroupeError) facts.push(error.code);
+  // The error may come from another copy of troupe (an app's own, under `troupe run`).
+  if (TroupeError.isInstance(error)) facts.push(error.code);
   if (error instanceof RequestError) {
     // The server's message usually names the issues already.
     const issues = error.issues ?? [];
@@ -15,7 +16,7 @@ export function describeError(error: unknown): string {
     }
     if (error.status !== undefined && error.status !== 200) facts.push(`status ${error.status}`);
   }
-  if (error instanceof TroupeError && error.rank !== undefined) facts.push(`rank ${error.rank}`);
+  if (TroupeError.isInstance(error) && error.rank !== undefined) facts.push(`rank ${error.rank}`);
   if (error instanceof RequestError && error.requestId !== undefined) {
     facts.push(`request ${error.requestId}`);
   }

@@ -1,29 +1,14 @@
 /**
  * What the client throws. Every class extends {@link TroupeError} (stable `code`, `rank`, `cause`)
  * and adds what the server said about the request: the HTTP `status`, the `requestId` and, for a
- * failed validation, the `issues`. `../errors.ts` has no imports, so it is safe in a browser.
+ * failed validation, the `issues`. Codes are those of the one list, `ErrorCode`: the server's as it
+ * sent them, and the client's own (STREAM_IDLE, CONNECTION_FAILED, PROTOCOL_ERROR, HTTP_ERROR).
+ * `../errors.ts` has no Node imports, so it is safe in a browser.
  */
-import { TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import { ErrorCode, TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import type { ValidationIssue } from "../events/public-error.ts";
 
-/** Codes the client itself assigns; other codes come from the server as it sent them. */
-export const ClientErrorCode = {
-  /** No byte (heartbeats included) arrived for `timeout` ms. */
-  STREAM_IDLE: "STREAM_IDLE",
-  /** The server could not be reached, or the connection dropped and could not be resumed. */
-  CONNECTION_FAILED: "CONNECTION_FAILED",
-  /** The answer does not follow the protocol (not an event stream, bad JSON, a lost event id). */
-  PROTOCOL_ERROR: "PROTOCOL_ERROR",
-  /** The events after `Last-Event-ID` are no longer in the server's replay buffer. */
-  REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
-  /** A non-2xx answer whose body names no code. */
-  HTTP_ERROR: "HTTP_ERROR",
-} as const;
-
-/** One failed check of a 422 `VALIDATION_FAILED` answer. */
-export interface ValidationIssue {
-  readonly path: string;
-  readonly message: string;
-}
+export type { ValidationIssue };
 
 export interface RequestErrorOptions extends TroupeErrorOptions {
   /** The HTTP status of the answer the error came with. */
@@ -80,7 +65,7 @@ export class NonFatalStreamError extends RequestError {
 export class IdleTimeoutError extends RequestError {
   override name = "IdleTimeoutError";
   constructor(message: string, options?: RequestErrorOptions) {
-    super(ClientErrorCode.STREAM_IDLE, message, options);
+    super(ErrorCode.STREAM_IDLE, message, options);
   }
 }
 
@@ -88,7 +73,7 @@ export class IdleTimeoutError extends RequestError {
 export class ConnectionError extends RequestError {
   override name = "ConnectionError";
   constructor(message: string, options?: RequestErrorOptions) {
-    super(ClientErrorCode.CONNECTION_FAILED, message, options);
+    super(ErrorCode.CONNECTION_FAILED, message, options);
   }
 }
 
@@ -96,6 +81,6 @@ export class ConnectionError extends RequestError {
 export class UnexpectedResponseError extends RequestError {
   override name = "UnexpectedResponseError";
   constructor(message: string, options?: RequestErrorOptions) {
-    super(ClientErrorCode.PROTOCOL_ERROR, message, options);
+    super(ErrorCode.PROTOCOL_ERROR, message, options);
   }
 }

@@ -1,4 +1,6 @@
-import { ClientErrorCode, ConnectionError, HttpError, type ValidationIssue } from "./errors.ts";
+import { ErrorCode } from "../errors.ts";
+import { type PublicError, readPublicError } from "../events/public-error.ts";
+import { ConnectionError, HttpError } from "./errors.ts";
 import { SseHeader } from "./wire.ts";
 
 /** The request id the server put on its answer, if any. */
@@ -24,7 +26,7 @@ export async function send(
   }
 }
 
-/** The typed error for a non-2xx answer with the body `{"error":{code,message,requestId,issues}}`. */
+/** The typed error for a non-2xx answer with the body `{"error":<public error>}`. */
 export async function httpError(response: Response, fallbackId?: string): Promise<HttpError> {
   let text = "";
   try {
@@ -36,24 +38,20 @@ export async function httpError(response: Response, fallbackId?: string): Promis
   const requestId = error?.requestId ?? responseRequestId(response) ?? fallbackId;
   const detail = error?.message ?? (text.trim().slice(0, 200) || response.statusText);
   return new HttpError(
-    error?.code ?? ClientErrorCode.HTTP_ERROR,
+    error?.code ?? ErrorCode.HTTP_ERROR,
     `HTTP ${response.status}${detail ? `: ${detail}` : ""}`,
     {
       status: response.status,
       ...(requestId === undefined ? {} : { requestId }),
       ...(error?.issues === undefined ? {} : { issues: error.issues }),
+      ...(error?.rank === undefined ? {} : { rank: error.rank }),
+      ...(error === undefined ? {} : { remoteName: error.name }),
     },
   );
 }
 
-interface ErrorBody {
-  readonly code?: string;
-  readonly message?: string;
-  readonly requestId?: string;
-  readonly issues?: readonly ValidationIssue[];
-}
-
-function parseErrorBody(text: string): ErrorBody | undefined {
+/** The body's `error`, or `undefined` when the body is not troupe's error JSON. */
+function parseErrorBody(text: string): PublicError | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -62,13 +60,7 @@ function parseErrorBody(text: string): ErrorBody | undefined {
   }
   const error = (parsed as { error?: unknown } | null)?.error;
   if (error === null || typeof error !== "object") return undefined;
-  const { code, message, requestId, issues } = error as Record<string, unknown>;
-  return {
-    ...(typeof code === "string" ? { code } : {}),
-    ...(typeof message === "string" ? { message } : {}),
-    ...(typeof requestId === "string" ? { requestId } : {}),
-    ...(Array.isArray(issues) ? { issues: issues as ValidationIssue[] } : {}),
-  };
+  return readPublicError(error, ErrorCode.HTTP_ERROR);
 }
 
 export function describe(error: unknown): string {

@@ -1,8 +1,8 @@
-export { isAbortError, TroupeError } from "../errors.ts";
+export { ErrorCode, isAbortError, TroupeError } from "../errors.ts";
+export type { PublicError } from "../events/public-error.ts";
 export type { ClientEvent, Dialect } from "./client-event.ts";
 export { ClientStream } from "./client-stream.ts";
 export {
-  ClientErrorCode,
   ConnectionError,
   HttpError,
   IdleTimeoutError,

@@ -3,7 +3,7 @@ import { UnexpectedResponseError } from "./errors.ts";
 import { httpError, responseRequestId, send } from "./http.ts";
 import { type RunOptions, resolvePath, resolveRequest } from "./options.ts";
 import { createStream } from "./stream.ts";
-import { endpointUrl, SSE_CONTENT_TYPE, SseHeader, TROUPE_PROTOCOL_VERSION } from "./wire.ts";
+import { Dialect, endpointUrl, SSE_CONTENT_TYPE, SseHeader } from "./wire.ts";
 
 /**
  * Calls an endpoint and resolves with its JSON result: POSTs `input` as JSON to `url` + `path`.
@@ -29,7 +29,7 @@ export async function run<Output = unknown, Input = unknown>(
         ...request.headers,
         accept: `application/json, ${SSE_CONTENT_TYPE}`,
         "content-type": "application/json",
-        [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION,
+        [SseHeader.dialect]: Dialect.troupe,
       },
       body: request.body,
       ...(signal === undefined ? {} : { signal }),

@@ -1,5 +1,10 @@
 import type { EventSourceMessage } from "eventsource-parser";
-import { abortReason } from "../errors.ts";
+import { abortReason, ErrorCode } from "../errors.ts";
+import type { DecodeHelpers, WireEvent } from "../events/event-data.ts";
+import { decodeFalMessage } from "../events/fal-dialect.ts";
+import type { PublicError } from "../events/public-error.ts";
+import { SseEvent } from "../events/sse-names.ts";
+import { decodeTroupeMessage } from "../events/troupe-dialect.ts";
 import type { ClientEvent, Dialect } from "./client-event.ts";
 import type { Clock } from "./clock.ts";
 import {
@@ -16,15 +21,7 @@ import {
 import { describe, httpError, responseRequestId, send } from "./http.ts";
 import type { ResolvedReconnect, ResolvedRequest } from "./options.ts";
 import { readMessages } from "./read-messages.ts";
-import {
-  requestUrl,
-  resumeUrl,
-  SSE_CONTENT_TYPE,
-  SseErrorCode,
-  SseHeader,
-  TROUPE_PROTOCOL_VERSION,
-  WireEvent,
-} from "./wire.ts";
+import { Dialect as Dialects, requestUrl, resumeUrl, SSE_CONTENT_TYPE, SseHeader } from "./wire.ts";
 
 export interface SessionConfig {
   /** The streaming endpoint's full URL. */
@@ -111,6 +108,9 @@ export class Session<Result = unknown, Output = unknown> {
       this.config.response ??
       (await this.open("POST", this.config.endpoint, {}, this.config.request.body));
     this.requestId ??= responseRequestId(response);
+    // A troupe server says which dialect it serves; another server's events tell.
+    const echoed = response.headers.get(SseHeader.dialect);
+    if (echoed === Dialects.troupe || echoed === Dialects.fal) this.dialect ??= echoed;
     if (!isEventStream(response)) {
       yield await this.jsonAnswer(response);
       return;
@@ -167,7 +167,7 @@ export class Session<Result = unknown, Output = unknown> {
           headers: {
             ...request.headers,
             accept: SSE_CONTENT_TYPE,
-            [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION,
+            [SseHeader.dialect]: Dialects.troupe,
             ...(body === undefined ? {} : { "content-type": "application/json" }),
             ...(method === "POST" && this.proposedId !== undefined
               ? { [SseHeader.requestId]: this.proposedId }
@@ -268,8 +268,8 @@ export class Session<Result = unknown, Output = unknown> {
   /** One SSE message as a client event; `undefined` for one to skip (a replayed duplicate). */
   private decode(message: EventSourceMessage): ClientEvent<Result, Output> | undefined {
     const name = message.event === "message" ? undefined : message.event;
-    // Dialect 2 names its events and numbers them; fal's are unnamed, bar its one fatal error.
-    if ((name !== undefined && name !== WireEvent.error) || message.id !== undefined) {
+    // troupe's dialect names its events and numbers them; fal's are unnamed, bar its error.
+    if ((name !== undefined && name !== SseEvent.error) || message.id !== undefined) {
       if (this.dialect === "fal") {
         throw new UnexpectedResponseError(
           `A fal-dialect stream went on with a ${name ?? "data"} event with id ${message.id}`,
@@ -298,72 +298,65 @@ export class Session<Result = unknown, Output = unknown> {
       }
       this.lastId = id;
     }
-    switch (name) {
-      case undefined: {
-        if (this.dialect === "troupe") {
-          throw new UnexpectedResponseError(
-            "A troupe-dialect stream sent an unnamed event",
-            this.facts(),
-          );
-        }
-        const data = this.parse(message.data);
-        this.lastData = { value: data };
-        return { type: "result", data: data as Result, id: undefined };
-      }
-      case WireEvent.queued: {
-        const position = (this.parse(message.data) as { position?: unknown } | null)?.position;
-        if (typeof position !== "number") {
-          throw new UnexpectedResponseError(
-            `Expected a queued event to carry a numeric position, got ${message.data}`,
-            this.facts(),
-          );
-        }
-        return { type: "queued", position };
-      }
-      case WireEvent.started:
+    const event: WireEvent | undefined =
+      this.dialect === "troupe"
+        ? decodeTroupeMessage(message, this.helpers)
+        : decodeFalMessage(message, this.helpers);
+    switch (event?.type) {
+      case undefined:
+        return undefined;
+      case "result":
+        // In fal's dialect the last result is the final one, once the stream ends cleanly.
+        if (this.dialect !== "troupe") this.lastData = { value: event.data };
+        return { type: "result", data: event.data as Result, id };
+      case "queued":
+        return event;
+      case "started":
         if (this.startedSeen) return undefined;
         this.startedSeen = true;
-        return { type: "started" };
-      case WireEvent.result:
-        return { type: "result", data: this.parse(message.data) as Result, id };
-      case WireEvent.done:
+        return event;
+      case "done":
         this.settled = true;
-        return { type: "done", data: this.parse(message.data) as Output, id };
-      case WireEvent.error:
-        return this.errorEvent(message.data, id);
-      default:
-        // An event this client does not know: skipped, as SSE readers do (its id still counts).
-        return undefined;
+        return { type: "done", data: event.data as Output, id };
+      case "error":
+        return this.errorEvent(event.error, event.fatal, id);
     }
   }
 
-  private errorEvent(data: string, id: number | undefined): ClientEvent<Result, Output> {
-    const body = this.parse(data) as { error?: unknown; fatal?: unknown } | null;
-    const error = (body?.error ?? {}) as Record<string, unknown>;
-    const code = typeof error.code === "string" ? error.code : "REQUEST_FAILED";
-    const message = typeof error.message === "string" ? error.message : "The request failed";
+  private readonly helpers: DecodeHelpers = {
+    parse: (text) => this.parse(text),
+    fail: (message) => {
+      throw new UnexpectedResponseError(message, this.facts());
+    },
+  };
+
+  private errorEvent(
+    error: PublicError,
+    fatal: boolean,
+    id: number | undefined,
+  ): ClientEvent<Result, Output> {
     const options: RequestErrorOptions = {
       status: 200,
       ...this.facts(),
-      ...(typeof error.requestId === "string" ? { requestId: error.requestId } : {}),
-      ...(typeof error.rank === "number" ? { rank: error.rank } : {}),
-      ...(typeof error.name === "string" ? { remoteName: error.name } : {}),
-      ...(isRecord(error.details) ? { details: error.details } : {}),
+      ...(error.requestId === undefined ? {} : { requestId: error.requestId }),
+      ...(error.rank === undefined ? {} : { rank: error.rank }),
+      ...(error.issues === undefined ? {} : { issues: error.issues }),
+      remoteName: error.name,
     };
-    if (body?.fatal === false) {
+    if (!fatal) {
       return {
         type: "error",
-        error: new NonFatalStreamError(code, message, options),
+        error: new NonFatalStreamError(error.code, error.message, options),
         fatal: false,
         id,
       };
     }
-    if (code === SseErrorCode.REPLAY_UNAVAILABLE) {
+    if (error.code === ErrorCode.REPLAY_UNAVAILABLE) {
       // The request may still run on the server; it is cancelled since no one can follow it.
-      throw new ReplayUnavailableError(code, message, options);
+      throw new ReplayUnavailableError(error.code, error.message, options);
     }
     this.settled = true;
-    throw new RequestFailedError(code, message, options);
+    throw new RequestFailedError(error.code, error.message, options);
   }
 
   private parse(text: string): unknown {
@@ -391,7 +384,7 @@ export class Session<Result = unknown, Output = unknown> {
       .then(() =>
         request.fetch(url, {
           method: "DELETE",
-          headers: { ...request.headers, [SseHeader.protocol]: TROUPE_PROTOCOL_VERSION },
+          headers: { ...request.headers, [SseHeader.dialect]: Dialects.troupe },
         }),
       )
       .then((response) => response.body?.cancel())
@@ -438,8 +431,4 @@ export class Session<Result = unknown, Output = unknown> {
 
 function isEventStream(response: Response): boolean {
   return (response.headers.get("content-type") ?? "").startsWith(SSE_CONTENT_TYPE);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }

@@ -13,7 +13,7 @@ import { endpointUrl } from "./wire.ts";
 /**
  * Streams a request to a troupe (or fal) app: POSTs `input` as JSON to `url` + `path` and yields
  * each intermediate result as it arrives; `done()` gives the final result. Sends
- * `troupe-protocol: 1`, so a dropped connection resumes where it left off.
+ * `troupe-dialect: troupe`, so a dropped connection resumes where it left off.
  *
  * @example
  * ```ts

@@ -1,25 +1,21 @@
 /**
  * What the client puts on the wire or reads from it (docs/protocol.md). The names are the
- * server's own constants from `../encoding/sse.ts`, which has no imports and so is safe in a
+ * server's own constants from `../events/sse-names.ts`, which has no imports and so is safe in a
  * browser bundle; the URLs the protocol builds from them are here.
  */
-export {
-  SSE_CONTENT_TYPE,
-  SseErrorCode,
-  SseEvent as WireEvent,
-  SseHeader,
-  TROUPE_PROTOCOL_VERSION,
-} from "../encoding/sse.ts";
+import { REQUESTS_PATH, RESUME_QUERY } from "../events/sse-names.ts";
+
+export { Dialect, SSE_CONTENT_TYPE, SseHeader } from "../events/sse-names.ts";
 
 /** `<base>/requests/<id>`: DELETE cancels the request. */
 export function requestUrl(base: string, requestId: string): string {
-  return `${base}/requests/${encodeURIComponent(requestId)}`;
+  return `${base}${REQUESTS_PATH}/${encodeURIComponent(requestId)}`;
 }
 
 /** `<base><path>?requestId=<id>`: GET with `Last-Event-ID` resumes the stream. */
 export function resumeUrl(endpoint: string, requestId: string): string {
   const url = new URL(endpoint);
-  url.searchParams.set("requestId", requestId);
+  url.searchParams.set(RESUME_QUERY, requestId);
   return url.href;
 }
 

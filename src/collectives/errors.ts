@@ -1,17 +1,6 @@
-import { registerErrorClass, TroupeError, type TroupeErrorOptions } from "../errors.ts";
+import { ErrorCode, registerErrorClass, TroupeError, type TroupeErrorOptions } from "../errors.ts";
 
-/** Stable codes of the failures a process group reports. Match on these, never on messages. */
-export const DistErrorCode = {
-  COLLECTIVE_TIMEOUT: "COLLECTIVE_TIMEOUT",
-  COLLECTIVE_MISMATCH: "COLLECTIVE_MISMATCH",
-  COLLECTIVE_ABORTED: "COLLECTIVE_ABORTED",
-  PEER_EXITED: "PEER_EXITED",
-  STORE_ERROR: "STORE_ERROR",
-  RENDEZVOUS_FAILED: "RENDEZVOUS_FAILED",
-  GROUP_DESTROYED: "GROUP_DESTROYED",
-} as const;
-
-export type DistErrorCode = (typeof DistErrorCode)[keyof typeof DistErrorCode];
+// Their codes are in the one list, `ErrorCode` (src/errors.ts).
 
 /**
  * A collective did not complete within its timeout. `details.missingRanks` lists the ranks that
@@ -20,7 +9,7 @@ export type DistErrorCode = (typeof DistErrorCode)[keyof typeof DistErrorCode];
 export class CollectiveTimeoutError extends TroupeError {
   override name = "CollectiveTimeoutError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.COLLECTIVE_TIMEOUT, message, options);
+    super(ErrorCode.COLLECTIVE_TIMEOUT, message, options);
   }
 }
 
@@ -31,7 +20,7 @@ export class CollectiveTimeoutError extends TroupeError {
 export class CollectiveMismatchError extends TroupeError {
   override name = "CollectiveMismatchError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.COLLECTIVE_MISMATCH, message, options);
+    super(ErrorCode.COLLECTIVE_MISMATCH, message, options);
   }
 }
 
@@ -39,7 +28,7 @@ export class CollectiveMismatchError extends TroupeError {
 export class CollectiveAbortedError extends TroupeError {
   override name = "CollectiveAbortedError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.COLLECTIVE_ABORTED, message, options);
+    super(ErrorCode.COLLECTIVE_ABORTED, message, options);
   }
 }
 
@@ -47,7 +36,7 @@ export class CollectiveAbortedError extends TroupeError {
 export class PeerExitedError extends TroupeError {
   override name = "PeerExitedError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.PEER_EXITED, message, options);
+    super(ErrorCode.PEER_EXITED, message, options);
   }
 }
 
@@ -55,7 +44,7 @@ export class PeerExitedError extends TroupeError {
 export class StoreError extends TroupeError {
   override name = "StoreError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.STORE_ERROR, message, options);
+    super(ErrorCode.STORE_ERROR, message, options);
   }
 }
 
@@ -63,7 +52,7 @@ export class StoreError extends TroupeError {
 export class RendezvousError extends TroupeError {
   override name = "RendezvousError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.RENDEZVOUS_FAILED, message, options);
+    super(ErrorCode.RENDEZVOUS_FAILED, message, options);
   }
 }
 
@@ -71,7 +60,7 @@ export class RendezvousError extends TroupeError {
 export class GroupDestroyedError extends TroupeError {
   override name = "GroupDestroyedError";
   constructor(message: string, options?: TroupeErrorOptions) {
-    super(DistErrorCode.GROUP_DESTROYED, message, options);
+    super(ErrorCode.GROUP_DESTROYED, message, options);
   }
 }
 

@@ -4,7 +4,6 @@ export {
   CollectiveAbortedError,
   CollectiveMismatchError,
   CollectiveTimeoutError,
-  DistErrorCode,
   GroupDestroyedError,
   PeerExitedError,
   RendezvousError,

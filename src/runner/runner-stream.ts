@@ -1,16 +1,16 @@
 import type { ImageFormat } from "../encoding/image.ts";
-import { toJson } from "../encoding/json.ts";
-import { encodeDataEvent, encodeEvent, SseEvent } from "../encoding/sse.ts";
 import {
   deserializeError,
   InvalidArgumentError,
   type SerializedError,
   StreamedError,
-  serializeError,
-  TroupeError,
 } from "../errors.ts";
+import type { EncodeContext } from "../events/event-data.ts";
+import { encodeFalEvent } from "../events/fal-dialect.ts";
+import type { RequestEvent } from "../events/request-event.ts";
 import { deferred, quiet } from "../internal/deferred.ts";
-import { decodeValue } from "../ipc/codec.ts";
+import { hasMarker } from "../internal/marker.ts";
+import { decodeValue } from "../ipc/index.ts";
 import type { RunnerRequest } from "./runner-request.ts";
 
 /** Options of `runner.stream()`. */
@@ -21,8 +21,9 @@ export interface StreamOptions {
   readonly streamingTimeout?: number;
   /**
    * Yield bytes ready for an HTTP response instead of objects: each event exactly
-   * `data: <json>\n\n`, the final result last (fal's format); a failure is one
-   * `event: error` event.
+   * `data: <json>\n\n`, the final result last (fal's dialect, written by its encoder); a failure
+   * is one `event: error` event. Served by troupe/app, the stream is read as typed events and
+   * written in the dialect the client asked for.
    * @default false
    */
   readonly asTextEvents?: boolean;
@@ -35,16 +36,10 @@ export interface StreamOptions {
 }
 
 /** A streamed request's events, in order, as `stream(...).events()` yields them. */
-export type StreamEvent<Result = unknown, Output = unknown> =
-  /** The request waits; `position` requests are ahead of it (0: it runs next). */
-  | { readonly type: "queued"; readonly position: number }
-  /** Every rank has started running it. */
-  | { readonly type: "started" }
-  | { readonly type: "result"; readonly rank: number; readonly data: Result }
-  /** `fatal: false` for `addStreamingError` (the request goes on); `fatal: true` is the last event. */
-  | { readonly type: "error"; readonly error: Error; readonly fatal: boolean }
-  /** Rank 0's return value; the last event. */
-  | { readonly type: "final"; readonly data: Output };
+export type RunnerEvent<Result = unknown, Output = unknown> = Exclude<
+  RequestEvent<Result, Output, Error>,
+  { readonly type: "heartbeat" }
+>;
 
 /** A result of rank `rank`, as yielded when the runner forwards every rank's results. */
 export interface RankResult<Result = unknown> {
@@ -60,7 +55,7 @@ export interface RequestSource {
 
 type Mode = "values" | "text";
 
-const RUNNER_STREAM_BRAND: unique symbol = Symbol.for("troupe.RunnerStream");
+const RUNNER_STREAM_MARKER: unique symbol = Symbol.for("troupe.RunnerStream");
 
 /**
  * The stream of one request. Iterate it for the results (objects, or SSE bytes with
@@ -76,14 +71,14 @@ const RUNNER_STREAM_BRAND: unique symbol = Symbol.for("troupe.RunnerStream");
  * ```
  */
 export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Output>
-  implements AsyncIterable<Item>
+  implements AsyncIterable<Item>, EncodeContext
 {
-  /** `instanceof` answers by brand, so a stream from another copy of troupe is recognised. */
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return typeof value === "object" && value !== null && RUNNER_STREAM_BRAND in value;
+  /** `true` for a stream made by any copy of troupe (where `instanceof` would say no). */
+  static isInstance(value: unknown): value is RunnerStream {
+    return hasMarker(value, RUNNER_STREAM_MARKER);
   }
 
-  readonly [RUNNER_STREAM_BRAND] = true;
+  readonly [RUNNER_STREAM_MARKER] = true;
   private request: RunnerRequest | undefined;
   private consuming = false;
   private ended = false;
@@ -145,11 +140,11 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
   }
 
   /** The request's typed events: queue position, start, each result, and how it ended. */
-  events(): AsyncIterable<StreamEvent<Result, Output>> {
+  events(): AsyncIterable<RunnerEvent<Result, Output>> {
     this.claim("events()");
     return {
       [Symbol.asyncIterator]: () => ({
-        next: async (): Promise<IteratorResult<StreamEvent<Result, Output>>> => {
+        next: async (): Promise<IteratorResult<RunnerEvent<Result, Output>>> => {
           const event = await this.nextEvent();
           return event === undefined
             ? { done: true, value: undefined }
@@ -220,7 +215,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     while ((await this.nextEvent()) !== undefined) {}
   }
 
-  private async nextEvent(): Promise<StreamEvent<Result, Output> | undefined> {
+  private async nextEvent(): Promise<RunnerEvent<Result, Output> | undefined> {
     for (;;) {
       const event = this.takeEvent();
       if (event !== null) return event;
@@ -232,7 +227,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
    * The next event if one is there to read: a buffered one, or how the request ended once every
    * buffered one was read. `null` when none is there yet, `undefined` once the stream has ended.
    */
-  private takeEvent(): StreamEvent<Result, Output> | null | undefined {
+  private takeEvent(): RunnerEvent<Result, Output> | null | undefined {
     if (this.ended) return undefined;
     const buffer = this.start().buffer;
     const item = buffer.take();
@@ -251,7 +246,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     const outcome = buffer.outcome;
     if (outcome === undefined) return null;
     this.ended = true;
-    if (outcome.ok) return { type: "final", data: this.output(outcome.output) };
+    if (outcome.ok) return { type: "done", data: this.output(outcome.output) };
     return { type: "error", error: outcome.error, fatal: true };
   }
 
@@ -267,7 +262,7 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
       switch (event.type) {
         case "result":
           return { done: false, value: this.resultValue(event) };
-        case "final":
+        case "done":
           return { done: false, value: event.data };
         case "error":
           if (event.fatal) throw event.error;
@@ -282,22 +277,8 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     for (;;) {
       const event = await this.nextEvent();
       if (event === undefined) return { done: true, value: undefined };
-      switch (event.type) {
-        case "result":
-          return { done: false, value: encodeDataEvent(toJson(this.resultValue(event))) };
-        case "final":
-          return { done: false, value: encodeDataEvent(toJson(event.data)) };
-        case "error":
-          return {
-            done: false,
-            value: encodeEvent({
-              event: SseEvent.error,
-              data: toJson({ error: publicError(event.error), fatal: event.fatal }),
-            }),
-          };
-        default:
-          continue;
-      }
+      const bytes = encodeFalEvent(event, this);
+      if (bytes !== undefined) return { done: false, value: bytes };
     }
   }
 }
@@ -310,11 +291,4 @@ function streamedError(serialized: SerializedError): StreamedError {
       : `Rank ${serialized.rank}: ${serialized.message}`,
     { ...(serialized.rank === undefined ? {} : { rank: serialized.rank }), cause },
   );
-}
-
-/** The error as an SSE error event carries it: code, message, rank and stack. */
-export function publicError(error: Error): SerializedError {
-  const serialized = serializeError(error);
-  if (error instanceof TroupeError || serialized.code !== undefined) return serialized;
-  return { ...serialized, code: error.name === "AbortError" ? "ABORTED" : "INTERNAL" };
 }

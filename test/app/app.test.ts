@@ -8,7 +8,7 @@ import { postJson, recordingPino, serveForTest } from "./helpers.ts";
 
 describe("an app's description of itself", () => {
   let server: ServerHandle;
-  const { logger, lines } = recordingPino();
+  const { logger, lines, raw } = recordingPino();
   beforeAll(async () => {
     server = await serveForTest(ScenarioApp, { logger });
   });
@@ -24,7 +24,7 @@ describe("an app's description of itself", () => {
       ["/", "/hold", "/items", "/objects", "/stream", "/strict", "/text", "/waits"].sort(),
     );
     const stream = doc.paths["/stream"].post;
-    expect(stream["x-troupe-streaming"]).toBe(true); // detected: the method builds a StreamingResponse
+    expect(stream["x-troupe-streaming"]).toBe(true); // declared with `streaming: true`
     expect(stream.summary).toBe("A scenario, streamed");
     expect(Object.keys(stream.responses["200"].content)).toEqual(["text/event-stream"]);
     const strict = doc.paths["/strict"].post;
@@ -75,7 +75,7 @@ describe("an app's description of itself", () => {
     expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
     const text = await response.text();
     expect(text).toMatch(
-      /troupe_http_requests_total\{method="POST",route="\/stream",status="200"\} [1-9]/,
+      /troupe_http_requests_total\{method="POST",route="\/stream",status="200",outcome="ok",code=""\} [1-9]/,
     );
     expect(text).toMatch(/troupe_stream_events_sent_total\{route="\/stream"\} [4-9]/);
     expect(text).toMatch(
@@ -98,11 +98,57 @@ describe("an app's description of itself", () => {
     );
     await stream.text();
     expect(lines.filter((l) => l.reqId === "log-me")).toEqual([
-      expect.objectContaining({ msg: "request completed", status: 200, url: "/health" }),
+      expect.objectContaining({ msg: "request completed", status: 200, url: "/health", level: 30 }),
     ]);
     expect(lines.filter((l) => l.reqId === "log-stream")).toEqual([
-      expect.objectContaining({ msg: "stream ended", route: "/stream", dialect: 1 }),
+      expect.objectContaining({ msg: "request completed", url: "/stream", outcome: "ok" }),
     ]);
+    // No line names a key twice (a request id bound by fastify and added again, say).
+    for (const line of raw.filter((r) => r.includes("log-"))) {
+      expect(line.match(/"reqId":/g)).toHaveLength(1);
+    }
+  });
+
+  it("logs a stream that fails once, at error level, with its code and request id and no cause text", async () => {
+    const stream = await postJson(
+      server,
+      "/stream",
+      { op: "throw", rank: 1, message: "boom" },
+      { "x-request-id": "log-failure" },
+    );
+    await stream.text().catch(() => {});
+    const failed = lines.filter((l) => l.reqId === "log-failure");
+    expect(failed).toEqual([
+      expect.objectContaining({
+        msg: "request failed",
+        level: 50,
+        code: "CALL_FAILED",
+        rank: 1,
+        outcome: "failed",
+        status: 200,
+      }),
+    ]);
+    const err = failed[0]?.err as { message: string; stack: string };
+    // The message once, the stack of the rank's own error; no "caused by" chain.
+    expect(err.message).toBe("Rank 1 failed: boom");
+    expect(JSON.stringify(failed[0])).not.toMatch(/caused by/i);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /troupe_http_requests_total\{method="POST",route="\/stream",status="200",outcome="failed",code="CALL_FAILED"\} [1-9]/,
+    );
+  });
+
+  it("logs a 4xx at info as rejected, and counts it by its code", async () => {
+    const response = await postJson(server, "/strict", {}, { "x-request-id": "log-rejected" });
+    expect(response.status).toBe(422);
+    await response.text();
+    expect(lines.filter((l) => l.reqId === "log-rejected")).toEqual([
+      expect.objectContaining({ level: 30, outcome: "rejected", code: "VALIDATION_FAILED" }),
+    ]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /troupe_http_requests_total\{method="POST",route="\/strict",status="422",outcome="rejected",code="VALIDATION_FAILED"\} 1/,
+    );
   });
 });
 
@@ -128,7 +174,7 @@ describe("@endpoint", () => {
       override async double(request: z.infer<typeof input>) {
         return request.n * 3;
       }
-      @endpoint("/count", { input })
+      @endpoint("/count", { input, streaming: true })
       async count(request: z.infer<typeof input>) {
         return new StreamingResponse(
           (async function* () {

@@ -12,7 +12,7 @@ function preflight(server: ServerHandle, origin: string): Promise<Response> {
     headers: {
       origin,
       "access-control-request-method": "POST",
-      "access-control-request-headers": "content-type, troupe-protocol",
+      "access-control-request-headers": "content-type, troupe-dialect",
     },
   });
 }
@@ -30,14 +30,16 @@ describe("CORS, on by default for any origin", () => {
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-methods")).toContain("POST");
     expect(response.headers.get("access-control-allow-methods")).toContain("DELETE");
-    expect(response.headers.get("access-control-allow-headers")).toContain("troupe-protocol");
+    expect(response.headers.get("access-control-allow-headers")).toContain("troupe-dialect");
     expect(response.headers.get("access-control-allow-headers")).toContain("last-event-id");
   });
 
   it("puts the headers on JSON responses, and on the SSE head written after the hijack", async () => {
     const health = await fetch(`${server.url}/health`, { headers: { origin: ORIGIN } });
     expect(health.headers.get("access-control-allow-origin")).toBe("*");
-    expect(health.headers.get("access-control-expose-headers")).toBe("x-request-id");
+    expect(health.headers.get("access-control-expose-headers")).toBe(
+      "x-request-id, x-fal-request-id, troupe-dialect",
+    );
 
     const exchange = await RawExchange.post(server, "/items", { count: 1 }, { origin: ORIGIN });
     const text = await exchange.ended;

@@ -9,7 +9,7 @@ import type { Scenario } from "../fixtures/scenario-worker.ts";
 import { recordingLogger, scenarioWorker, tempDir, waitForFile } from "../helpers.ts";
 import { parseHead, RawExchange, serveForTest } from "./helpers.ts";
 
-const troupe = { "troupe-protocol": "1" };
+const troupe = { "troupe-dialect": "troupe" };
 
 function requestIdOf(exchange: RawExchange): string {
   return parseHead(exchange.text).headers["x-request-id"] as string;
@@ -163,14 +163,14 @@ describe("troupe's dialect", () => {
     const id = requestIdOf(first);
     first.socket.destroy();
     // It processed id 1: nothing to replay, the stream goes on live.
-    const resumed = await RawExchange.open(server, "GET", `/requests/${id}/events`, {
-      headers: { "troupe-protocol": "1", "last-event-id": "1" },
+    const resumed = await RawExchange.open(server, "GET", `/stream?requestId=${id}`, {
+      headers: { "troupe-dialect": "troupe", "last-event-id": "1" },
     });
     await resumed.until((text) => text.includes("event: started"));
     expect(resumed.events.filter((e) => e.id !== undefined)).toEqual([]);
     // And from the start, through the endpoint's own path.
     const again = await RawExchange.open(server, "GET", `/stream?requestId=${id}`, {
-      headers: { "troupe-protocol": "1", "last-event-id": "0" },
+      headers: { "troupe-dialect": "troupe", "last-event-id": "0" },
     });
     await again.until((text) => text.includes("id: 1"));
     // The newer connection replaced the older one.
@@ -193,9 +193,9 @@ describe("troupe's dialect", () => {
     const resumed = await RawExchange.open(
       server,
       "GET",
-      `/requests/${requestIdOf(first)}/events`,
+      `/stream?requestId=${requestIdOf(first)}`,
       {
-        headers: { "troupe-protocol": "1", "last-event-id": "2" },
+        headers: { "troupe-dialect": "troupe", "last-event-id": "2" },
       },
     );
     await resumed.ended;
@@ -207,7 +207,7 @@ describe("troupe's dialect", () => {
   });
 
   it("answers a resume for a request it never had with 404 REQUEST_NOT_FOUND", async () => {
-    const response = await fetch(`${server.url}/requests/nope/events`, { headers: troupe });
+    const response = await fetch(`${server.url}/stream?requestId=nope`, { headers: troupe });
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({
       error: { code: "REQUEST_NOT_FOUND", requestId: expect.any(String) },
@@ -246,7 +246,7 @@ describe("troupe's dialect with a replay buffer of two events", () => {
   it("answers REPLAY_UNAVAILABLE (status 200) when the events asked for fell out of the buffer", async () => {
     const first = await RawExchange.post(server, "/stream", { op: "burst", count: 5 }, troupe);
     await first.ended;
-    const response = await fetch(`${server.url}/requests/${requestIdOf(first)}/events`, {
+    const response = await fetch(`${server.url}/stream?requestId=${requestIdOf(first)}`, {
       headers: { ...troupe, "last-event-id": "1" },
     });
     expect(response.status).toBe(200);
@@ -283,7 +283,7 @@ describe("troupe's dialect with no resume window", () => {
   it("answers REPLAY_UNAVAILABLE, not 404, for a finished request that left the window", async () => {
     const first = await RawExchange.post(server, "/stream", { op: "burst", count: 0 }, troupe);
     await first.ended;
-    const response = await fetch(`${server.url}/requests/${requestIdOf(first)}/events`, {
+    const response = await fetch(`${server.url}/stream?requestId=${requestIdOf(first)}`, {
       headers: { ...troupe, "last-event-id": "0" },
     });
     expect(response.status).toBe(200);
@@ -305,7 +305,7 @@ describe("troupe's dialect with a runner that forwards every rank's results", ()
       });
       await this.runner.start();
     }
-    @endpoint("/stream", { input: Input })
+    @endpoint("/stream", { input: Input, streaming: true })
     async stream(input: z.infer<typeof Input>) {
       return new StreamingResponse(this.runner.stream(input as Scenario));
     }

@@ -101,12 +101,76 @@ describe("errors outside the stream", () => {
     expect(cancel.headers.get("allow")).toBe("DELETE");
   });
 
-  it("answers a worker's failure in a non-streaming endpoint with 500 INTERNAL", async () => {
+  it("answers a worker's failure in a non-streaming endpoint with 500 and the code a stream gives it", async () => {
     const response = await postJson(server, "/", { op: "throw", rank: 1, message: "boom" });
     expect(response.status).toBe(500);
     const error = await errorOf(response);
-    expect(error.code).toBe("INTERNAL");
-    expect(error.message).toMatch(/boom/);
+    expect(error).toEqual({
+      name: "WorkerCallError",
+      code: "CALL_FAILED",
+      message: "Rank 1 failed: boom",
+      rank: 1,
+      requestId: response.headers.get("x-request-id"),
+    });
+    const stream = await RawExchange.post(server, "/stream", {
+      op: "throw",
+      rank: 1,
+      message: "boom",
+    });
+    await stream.ended;
+    const event = JSON.parse(stream.events[0]?.data ?? "{}");
+    expect(event.error.code).toBe(error.code);
+    expect(event.error.message).toBe(error.message);
+  });
+
+  it("answers a schema violation with FastAPI's detail beside its own issues, as fal's clients read it", async () => {
+    const response = await postJson(server, "/strict", { prompt: "", size: { width: "wide" } });
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as {
+      detail: { loc: unknown[]; msg: string; type: string }[];
+    };
+    expect(body.detail).toEqual(
+      expect.arrayContaining([
+        { loc: ["body", "prompt"], msg: expect.any(String), type: "too_small" },
+        { loc: ["body", "size", "width"], msg: expect.any(String), type: "invalid_type" },
+      ]),
+    );
+    expect(body.detail).toHaveLength(3);
+  });
+
+  it("answers a troupe-dialect header that names no dialect with 400 UNKNOWN_DIALECT", async () => {
+    const response = await postJson(
+      server,
+      "/stream",
+      { op: "burst", count: 1 },
+      {
+        "troupe-dialect": "2",
+      },
+    );
+    expect(response.status).toBe(400);
+    const error = await errorOf(response);
+    expect(error.code).toBe("UNKNOWN_DIALECT");
+    expect(error.message).toContain('"2"');
+  });
+
+  it("answers a resume that asks for fal's dialect with 400 UNKNOWN_DIALECT", async () => {
+    const response = await fetch(`${server.url}/stream?requestId=abc`, {
+      headers: { "troupe-dialect": "fal" },
+    });
+    expect(response.status).toBe(400);
+    expect((await errorOf(response)).code).toBe("UNKNOWN_DIALECT");
+  });
+
+  it("puts x-fal-request-id beside x-request-id on every response", async () => {
+    for (const response of [
+      await fetch(`${server.url}/health`, { headers: { "x-request-id": "both-ids" } }),
+      await postJson(server, "/strict", {}, { "x-request-id": "both-ids" }),
+      await fetch(`${server.url}/nope`, { headers: { "x-request-id": "both-ids" } }),
+    ]) {
+      await response.arrayBuffer();
+      expect(response.headers.get("x-request-id")).toBe("both-ids");
+      expect(response.headers.get("x-fal-request-id")).toBe("both-ids");
+    }
   });
 
   it("honours a sane incoming x-request-id and replaces an insane one", async () => {

@@ -1,21 +1,47 @@
 import { EventEmitter } from "node:events";
 
-/** A socket for SseConnection tests: records its writes; `writableNeedDrain` makes it report backpressure. */
+/** The socket under a {@link FakeResponse}: records whether it was ended or destroyed. */
 export class FakeSocket extends EventEmitter {
+  ended = false;
+  destroyed = false;
+  setNoDelay(): this {
+    return this;
+  }
+  end(): this {
+    this.ended = true;
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
+}
+
+/**
+ * A Node HTTP response for SseConnection tests: records its head and body writes;
+ * `writableNeedDrain` makes it report backpressure; emitting "close" is the client going away.
+ */
+export class FakeResponse extends EventEmitter {
+  readonly socket = new FakeSocket();
+  head: { status: number; headers: Record<string, unknown> } | undefined;
+  flushed = false;
   writes: string[] = [];
   writableNeedDrain = false;
   destroyed = false;
   ended = false;
-  setNoDelay(): this {
+  writeHead(status: number, headers: Record<string, unknown>): this {
+    this.head = { status, headers };
     return this;
+  }
+  flushHeaders(): void {
+    this.flushed = true;
   }
   write(chunk: Uint8Array | string): boolean {
     this.writes.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
     return !this.writableNeedDrain;
   }
-  end(callback?: () => void): this {
+  end(): this {
     this.ended = true;
-    callback?.();
     return this;
   }
   destroy(): this {

@@ -4,17 +4,25 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { pino } from "pino";
 import { type AppClass, type ServeOptions, type ServerHandle, serve } from "../../src/app/index.ts";
 
-/** A pino logger whose JSON lines are kept, for assertions. */
-export function recordingPino(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
+/** A pino logger whose JSON lines are kept, parsed and as written, for assertions. */
+export function recordingPino(): {
+  logger: pino.Logger;
+  lines: Record<string, unknown>[];
+  raw: string[];
+} {
   const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split("\n"))
-        if (line !== "") lines.push(JSON.parse(line));
+      for (const line of chunk.toString().split("\n")) {
+        if (line === "") continue;
+        raw.push(line);
+        lines.push(JSON.parse(line));
+      }
       callback();
     },
   });
-  return { logger: pino({ level: "info" }, destination), lines };
+  return { logger: pino({ level: "info" }, destination), lines, raw };
 }
 
 /** Serves `App` on port 0 with a silent logger unless one is given. */
@@ -37,7 +45,10 @@ export function postJson(
 
 /**
  * An HTTP/1.1 exchange over a plain socket: every byte the server sends is kept, so tests can
- * check exact bytes, wait for a given text, stop reading, or vanish mid-stream.
+ * check exact bytes, wait for a given text, stop reading, or vanish mid-stream. It sends
+ * `connection: close` unless told otherwise, so `ended` resolves when the response is over;
+ * `body` is the payload with the chunked framing taken off, `complete` whether the terminating
+ * chunk came (a clean end) or the connection ended without it (an aborted response).
  */
 export class RawExchange {
   private readonly chunks: Buffer[] = [];
@@ -77,6 +88,7 @@ export class RawExchange {
         const body = options.body === undefined ? undefined : Buffer.from(options.body);
         const headers = {
           host: `127.0.0.1:${server.port}`,
+          connection: "close",
           ...(body === undefined ? {} : { "content-length": String(body.length) }),
           ...options.headers,
         };
@@ -112,11 +124,43 @@ export class RawExchange {
     return Buffer.concat(this.chunks);
   }
 
-  /** The response body so far (after the head). */
+  /** The raw bytes after the head (chunk framing included). */
+  private get rawBody(): Buffer {
+    const bytes = this.bytes;
+    const at = bytes.indexOf("\r\n\r\n");
+    return at < 0 ? Buffer.alloc(0) : bytes.subarray(at + 4);
+  }
+
+  private get chunked(): boolean {
+    return parseHead(this.text).headers["transfer-encoding"] === "chunked";
+  }
+
+  /** The response body so far (after the head), without the chunked framing. */
   get body(): string {
-    const text = this.text;
-    const at = text.indexOf("\r\n\r\n");
-    return at < 0 ? "" : text.slice(at + 4);
+    return this.dechunk().body.toString("utf8");
+  }
+
+  /** `true` once the body's terminating chunk arrived (or, unchunked, the head says no more). */
+  get complete(): boolean {
+    return this.dechunk().complete;
+  }
+
+  private dechunk(): { body: Buffer; complete: boolean } {
+    const raw = this.rawBody;
+    if (!this.chunked) return { body: raw, complete: false };
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const eol = raw.indexOf("\r\n", at);
+      if (eol < 0) return { body: Buffer.concat(parts), complete: false };
+      const size = Number.parseInt(raw.subarray(at, eol).toString("latin1"), 16);
+      if (size === 0) return { body: Buffer.concat(parts), complete: true };
+      const start = eol + 2;
+      const available = Math.min(size, raw.length - start);
+      parts.push(raw.subarray(start, start + available));
+      if (available < size) return { body: Buffer.concat(parts), complete: false };
+      at = start + size + 2;
+    }
   }
 
   /** The parsed events of the body so far. */
@@ -127,7 +171,7 @@ export class RawExchange {
     return events;
   }
 
-  /** Resolves once `test(text)` holds; rejects if the connection closes first. */
+  /** Resolves once `test(body)` holds (the body so far, unchunked); rejects if the connection closes first. */
   until(test: (text: string) => boolean): Promise<string> {
     return new Promise((resolve, reject) => {
       this.waiters.push({ test, resolve, reject });
@@ -143,7 +187,7 @@ export class RawExchange {
 
   private check(): void {
     if (this.waiters.length === 0) return;
-    const text = this.text;
+    const text = this.body;
     this.waiters = this.waiters.filter((w) => {
       if (w.test(text)) {
         w.resolve(text);

@@ -27,7 +27,7 @@ describe("closing the server", () => {
       server,
       "/stream",
       { op: "waitAbort", dir: dir2.path },
-      { "troupe-protocol": "1" },
+      { "troupe-dialect": "troupe" },
     );
     await own.until((text) => text.includes("event: queued"));
     const closed = server.close();

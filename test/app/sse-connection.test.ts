@@ -1,7 +1,7 @@
-import type { Socket } from "node:net";
-import { describe, expect, it } from "vitest";
+import type { ServerResponse } from "node:http";
+import { describe, expect, it, vi } from "vitest";
 import { type HeartbeatTimers, SseConnection } from "../../src/app/sse-connection.ts";
-import { FakeSocket } from "./fake-socket.ts";
+import { FakeResponse } from "./fake-socket.ts";
 
 function manualTimers(): HeartbeatTimers & { tick(): void; cleared: boolean } {
   let callback: (() => void) | undefined;
@@ -20,22 +20,30 @@ function manualTimers(): HeartbeatTimers & { tick(): void; cleared: boolean } {
 }
 
 function open(timers = manualTimers()) {
-  const socket = new FakeSocket();
-  const connection = new SseConnection(socket as unknown as Socket, "req-1", 15_000, timers);
-  socket.writes = []; // the head
+  const socket = new FakeResponse();
+  const connection = new SseConnection(socket as unknown as ServerResponse, {}, 15_000, timers);
   return { socket, connection, timers };
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
 
 describe("SseConnection", () => {
-  it("writes the response head with the SSE headers and the request id", () => {
-    const socket = new FakeSocket();
-    new SseConnection(socket as unknown as Socket, "req-1", 0, manualTimers());
-    expect(socket.writes).toEqual([
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\nCache-Control: no-cache\r\n" +
-        "X-Accel-Buffering: no\r\nConnection: close\r\nx-request-id: req-1\r\n\r\n",
-    ]);
+  it("writes the head through the response with the reply's headers and the SSE ones, at once", () => {
+    const response = new FakeResponse();
+    const headers = { "x-request-id": "req-1", "x-fal-request-id": "req-1", gone: undefined };
+    new SseConnection(response as unknown as ServerResponse, headers, 0, manualTimers());
+    expect(response.head).toEqual({
+      status: 200,
+      headers: {
+        "x-request-id": "req-1",
+        "x-fal-request-id": "req-1",
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      },
+    });
+    expect(response.flushed).toBe(true);
+    expect(response.writes).toEqual([]);
   });
 
   it("coalesces the events queued in one turn into one socket write", async () => {
@@ -80,19 +88,40 @@ describe("SseConnection", () => {
 
   it("aborts `closed` and stops its heartbeat when the client goes away", () => {
     const { socket, connection, timers } = open();
-    socket.emit("end");
+    socket.emit("close");
     expect(connection.closed.aborted).toBe(true);
     expect(timers.cleared).toBe(true);
     connection.write("data: late\n\n");
     expect(socket.writes).toEqual([]);
   });
 
-  it("writes what is queued before ending", () => {
+  it("writes what is queued before ending the response cleanly", () => {
     const { socket, connection } = open();
     connection.write("data: 1\n\n");
-    connection.end("event: error\ndata: {}\n\n");
-    expect(socket.writes).toEqual(["data: 1\n\nevent: error\ndata: {}\n\n"]);
+    connection.write("data: 2\n\n");
+    connection.end();
+    expect(socket.writes).toEqual(["data: 1\n\ndata: 2\n\n"]);
     expect(socket.ended).toBe(true);
+    expect(socket.socket.ended).toBe(false);
     expect(connection.closed.aborted).toBe(true);
+  });
+
+  it("aborts by ending the socket after what is queued, never with the response's own end", () => {
+    vi.useFakeTimers();
+    try {
+      const { socket, connection } = open();
+      connection.write("event: error\ndata: {}\n\n");
+      connection.abort();
+      expect(socket.writes).toEqual(["event: error\ndata: {}\n\n"]);
+      expect(socket.ended).toBe(false);
+      expect(socket.socket.ended).toBe(true);
+      expect(connection.closed.aborted).toBe(true);
+      // A client that never closes its side is cut off after a grace period.
+      expect(socket.socket.destroyed).toBe(false);
+      vi.advanceTimersByTime(5000);
+      expect(socket.socket.destroyed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,9 +1,9 @@
-import type { Socket } from "node:net";
+import type { ServerResponse } from "node:http";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { SseConnection } from "../../src/app/sse-connection.ts";
 import { StreamSession } from "../../src/app/stream-session.ts";
 import type { SourceItem } from "../../src/app/stream-source.ts";
-import { FakeSocket } from "./fake-socket.ts";
+import { FakeResponse } from "./fake-socket.ts";
 
 /** A source whose items the test hands over one at a time. */
 function manualSource() {
@@ -11,6 +11,7 @@ function manualSource() {
   const cancels: Error[] = [];
   return {
     cancels,
+    forwardsAllRanks: false,
     next: () =>
       new Promise<IteratorResult<SourceItem>>((resolve) => {
         pending = resolve;
@@ -22,13 +23,13 @@ function manualSource() {
     endWithError() {
       pending?.({
         done: false,
-        value: { type: "event", event: "error", data: "{}", final: true },
+        value: { type: "error", error: new Error("cancelled"), fatal: true },
       });
     },
   };
 }
 
-describe("StreamSession (dialect 2)", () => {
+describe("StreamSession (troupe's dialect)", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
@@ -36,14 +37,14 @@ describe("StreamSession (dialect 2)", () => {
     const source = manualSource();
     const session = new StreamSession(source, {
       requestId: "r",
-      dialect: 2,
+      dialect: "troupe",
       replayLimit: 16,
       resumeWindow: 60_000,
       hooks: { onEvent() {}, onEnd() {} },
     });
-    const socket = new FakeSocket();
+    const socket = new FakeResponse();
     const timers = { setInterval: () => 0, clearInterval() {} };
-    session.attach(new SseConnection(socket as unknown as Socket, "r", 0, timers));
+    session.attach(new SseConnection(socket as unknown as ServerResponse, {}, 0, timers));
     const running = session.run();
     await vi.advanceTimersByTimeAsync(0);
 

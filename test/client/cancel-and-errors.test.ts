@@ -50,7 +50,7 @@ describe("cancelling a stream", () => {
     expect(isAbortError(await s.done().catch((e: unknown) => e))).toBe(true);
     const cancel = await server.next();
     expect([cancel.method, cancel.url]).toEqual(["DELETE", "/app/requests/req-abort"]);
-    expect(cancel.headers["troupe-protocol"]).toBe("1");
+    expect(cancel.headers["troupe-dialect"]).toBe("troupe");
     exchange.end();
   });
 

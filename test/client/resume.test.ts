@@ -47,7 +47,7 @@ describe("resuming a dropped stream", () => {
     expect(url.searchParams.get("mode")).toBe("fast");
     expect(url.searchParams.get("requestId")).toBe("req-r");
     expect(second.headers["last-event-id"]).toBe("2");
-    expect(second.headers["troupe-protocol"]).toBe("1");
+    expect(second.headers["troupe-dialect"]).toBe("troupe");
     await second.open("req-r");
     // A server that replays one event too many: the client skips what it already has.
     await second.write(

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 describe("stream() in troupe's dialect", () => {
-  it("posts the input as JSON with troupe-protocol: 1, yields each result and resolves done() with the final one", async () => {
+  it("posts the input as JSON with troupe-dialect: troupe, yields each result and resolves done() with the final one", async () => {
     const s = stream<{ step: number; progress: number }, { output: string }>(server.url, {
       input: { prompt: "A sunset", steps: 2 },
       path: "/stream",
@@ -26,7 +26,7 @@ describe("stream() in troupe's dialect", () => {
     const exchange = await server.next();
     expect(exchange.method).toBe("POST");
     expect(exchange.url).toBe("/stream");
-    expect(exchange.headers["troupe-protocol"]).toBe("1");
+    expect(exchange.headers["troupe-dialect"]).toBe("troupe");
     expect(exchange.headers["content-type"]).toBe("application/json");
     expect(JSON.parse(exchange.body)).toEqual({ prompt: "A sunset", steps: 2 });
     await exchange.open("req-1");

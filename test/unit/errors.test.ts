@@ -330,3 +330,51 @@ describe("abortReason", () => {
     expect(isAbortError(error)).toBe(false);
   });
 });
+
+describe("TroupeError.isInstance", () => {
+  it("recognises a troupe error made by another copy of the package, which instanceof does not", () => {
+    // Another copy's error: its own class, carrying the registered marker.
+    class OtherCopyError extends Error {
+      readonly [Symbol.for("troupe.TroupeError")] = true;
+      override name = "WorkerCallError";
+      readonly code = "CALL_FAILED";
+    }
+    const foreign = new OtherCopyError("boom");
+    expect(foreign instanceof TroupeError).toBe(false);
+    expect(TroupeError.isInstance(foreign)).toBe(true);
+    expect(WorkerCallError.isInstance(foreign)).toBe(true);
+    expect(SetupError.isInstance(foreign)).toBe(false);
+  });
+
+  it("says no to plain errors, lookalikes without the marker, and non-objects", () => {
+    expect(TroupeError.isInstance(new Error("x"))).toBe(false);
+    expect(TroupeError.isInstance({ code: "CALL_FAILED", message: "x" })).toBe(false);
+    expect(TroupeError.isInstance(null)).toBe(false);
+    expect(TroupeError.isInstance("CALL_FAILED")).toBe(false);
+  });
+
+  it("checks the class on a subclass", () => {
+    const error = new WorkerCallError("boom");
+    expect(TroupeError.isInstance(error)).toBe(true);
+    expect(WorkerCallError.isInstance(error)).toBe(true);
+    expect(StreamIdleError.isInstance(error)).toBe(false);
+  });
+});
+
+describe("ErrorCode", () => {
+  it("is one list holding the runner's, the process group's, the HTTP layer's and the client's codes", () => {
+    for (const code of [
+      "CALL_FAILED",
+      "COLLECTIVE_TIMEOUT",
+      "VALIDATION_FAILED",
+      "SHUTTING_DOWN",
+      "REPLAY_UNAVAILABLE",
+      "CONNECTION_FAILED",
+      "HTTP_ERROR",
+    ]) {
+      expect(ErrorCode[code as keyof typeof ErrorCode]).toBe(code);
+    }
+    // Every code is its own name.
+    for (const [key, value] of Object.entries(ErrorCode)) expect(value).toBe(key);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { toJson } from "../../src/encoding/json.ts";
-import { decodeValue, encodeValue } from "../../src/ipc/codec.ts";
+import { toJson } from "../../src/events/to-json.ts";
+import { decodeValue, encodeValue } from "../../src/ipc/index.ts";
 
 describe("toJson", () => {
   it.each([

@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  encodeDataEvent,
-  encodeEvent,
-  SSE_CONTENT_TYPE,
-  SseEvent,
-  type SseFields,
-} from "../../src/encoding/sse.ts";
+import { encodeDataEvent, encodeEvent, type SseFields } from "../../src/events/sse-fields.ts";
+import { SSE_CONTENT_TYPE, SseEvent } from "../../src/events/sse-names.ts";
 import { concatBytes, mulberry32, unevenChunks } from "./support/prng.ts";
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
