@@ -19,6 +19,7 @@ const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_DELAY_MS = 1;
 
 const resolved = Promise.resolve();
+
 /** A streamed error in the queue, where it keeps its order among the results. */
 interface ErrorSlot {
   readonly error: SerializedError;
