@@ -256,7 +256,7 @@ function firstLine(stream: NodeJS.ReadableStream): Promise<string> {
   });
 }
 
-/** Dialect 2 (so queue positions arrive), calling `onLine` with every line of the body. */
+/** troupe's dialect (so queue positions arrive), calling `onLine` with every line of the body. */
 function sseCounting(
   url: string,
   body: unknown,
@@ -268,7 +268,7 @@ function sseCounting(
       url,
       {
         method: "POST",
-        headers: { "content-type": "application/json", "troupe-protocol": "1" },
+        headers: { "content-type": "application/json", "troupe-dialect": "troupe" },
         signal,
         agent: false,
       },

@@ -78,7 +78,7 @@ describe("the request queue", () => {
     });
     await expect(secondEvents.next()).resolves.toEqual({
       done: false,
-      value: { type: "final", data: 2 },
+      value: { type: "done", data: 2 },
     });
     await expect(second.done()).resolves.toBe(2);
     await expect(thirdEvents.next()).resolves.toEqual({ done: false, value: { type: "started" } });

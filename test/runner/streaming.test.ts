@@ -72,7 +72,7 @@ describe("streaming from rank 0", () => {
       { type: "started" },
       { type: "result", rank: 0, data: { step: 0, progress: 0.5 } },
       { type: "result", rank: 0, data: { step: 1, progress: 1 } },
-      { type: "final", data: { output: "typed (tiny, 2 steps, streamed)" } },
+      { type: "done", data: { output: "typed (tiny, 2 steps, streamed)" } },
     ]);
   });
 
@@ -140,7 +140,7 @@ describe("delivery guarantees", () => {
     const texts = chunks.map((c) => new TextDecoder().decode(c));
     expect(texts[0]).toBe('data: {"before":true}\n\n');
     expect(texts[1]).toMatch(
-      /^event: error\ndata: \{"error":\{.*"preview failed".*\},"fatal":false\}\n\n$/,
+      /^event: error\ndata: \{"error":\{.*preview failed".*\},"fatal":false\}\n\n$/,
     );
     expect(texts.slice(2)).toEqual(['data: {"after":true}\n\n', 'data: {"ok":true}\n\n']);
   });
