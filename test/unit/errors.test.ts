@@ -335,11 +335,12 @@ describe("TroupeError.isInstance", () => {
   it("recognises a troupe error made by another copy of the package, which instanceof does not", () => {
     // Another copy's error: its own class, carrying the registered marker.
     class OtherCopyError extends Error {
-      readonly [Symbol.for("troupe.TroupeError")] = true;
       override name = "WorkerCallError";
       readonly code = "CALL_FAILED";
     }
-    const foreign = new OtherCopyError("boom");
+    const foreign = Object.assign(new OtherCopyError("boom"), {
+      [Symbol.for("troupe.TroupeError")]: true,
+    });
     expect(foreign instanceof TroupeError).toBe(false);
     expect(TroupeError.isInstance(foreign)).toBe(true);
     expect(WorkerCallError.isInstance(foreign)).toBe(true);
