@@ -100,8 +100,13 @@ describe("a rank whose call() throws", () => {
       fatal: true,
       error: { code: "CALL_FAILED", rank: 1, message: "Rank 1 failed: bad prompt" },
     });
-    expect(payload.error.cause.stack).toContain("scenario-worker.ts");
-    await expect(stream.done()).rejects.toBeInstanceOf(WorkerCallError);
+    // The public form: no stack, no cause chain, no file path; those stay on the error object.
+    expect(payload.error).not.toHaveProperty("stack");
+    expect(payload.error).not.toHaveProperty("cause");
+    expect(data).not.toContain("scenario-worker.ts");
+    const failure = await stream.done().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(WorkerCallError);
+    expect(((failure as WorkerCallError).cause as Error).stack).toContain("scenario-worker.ts");
     await expect(runner.invoke({ op: "echo", value: 1 })).resolves.toBe(1);
   });
 });
