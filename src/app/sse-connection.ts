@@ -109,15 +109,23 @@ export class SseConnection {
    */
   abort(): void {
     if (this.closed.aborted) return;
-    this.flush();
     this.stopHeartbeat();
     const socket = this.res.socket;
-    if (socket === null) this.res.destroy();
-    else {
-      socket.end();
-      // A client that never closes its side must not hold the server's close() forever.
-      setTimeout(() => socket.destroy(), ABORT_GRACE_MS).unref();
+    if (socket === null) {
+      this.res.destroy();
+      this.close();
+      return;
     }
+    // End the socket only once the response has handed the queued bytes on: newer Nodes keep a
+    // response's writes in its own buffer for a while, and ending the socket first loses them.
+    const chunks = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.flushScheduled = false;
+    const last = Buffer.concat(chunks.map((c) => (typeof c === "string" ? Buffer.from(c) : c)));
+    this.res.write(last.length > 0 ? last : ": end\n\n", () => socket.end());
+    // A client that never closes its side must not hold the server's close() forever.
+    setTimeout(() => socket.destroy(), ABORT_GRACE_MS).unref();
     this.close();
   }
 
