@@ -36,9 +36,15 @@ export class FakeResponse extends EventEmitter {
   flushHeaders(): void {
     this.flushed = true;
   }
-  write(chunk: Uint8Array | string): boolean {
+  /** Write callbacks not yet called: `flushWrites()` hands the bytes on, as the socket would. */
+  pendingCallbacks: (() => void)[] = [];
+  write(chunk: Uint8Array | string, callback?: () => void): boolean {
     this.writes.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString());
+    if (callback !== undefined) this.pendingCallbacks.push(callback);
     return !this.writableNeedDrain;
+  }
+  flushWrites(): void {
+    for (const callback of this.pendingCallbacks.splice(0)) callback();
   }
   end(): this {
     this.ended = true;

@@ -113,6 +113,9 @@ describe("SseConnection", () => {
       connection.write("event: error\ndata: {}\n\n");
       connection.abort();
       expect(socket.writes).toEqual(["event: error\ndata: {}\n\n"]);
+      // The socket ends only once the response has handed the last bytes on.
+      expect(socket.socket.ended).toBe(false);
+      socket.flushWrites();
       expect(socket.ended).toBe(false);
       expect(socket.socket.ended).toBe(true);
       expect(connection.closed.aborted).toBe(true);
