@@ -165,6 +165,10 @@ export class StreamSession {
     if (item.type === "raw") {
       connection?.write(item.chunk);
       this.counted();
+      if (item.failure === undefined) return;
+      this.ended = true;
+      this.failure = item.failure;
+      connection?.abort();
       return;
     }
     const bytes = this.encode(item);

@@ -4,7 +4,8 @@
  * its own events; any other iterable's values become `result` events, its end `done` (data
  * `null`; in fal's dialect just the end, its last item being the final result), its failure a
  * fatal `error`. SSE text such an iterable yields passes through untouched
- * in fal's dialect and is re-framed event by event in troupe's.
+ * in fal's dialect (read only for a fatal error event, which fails the response as the runner's
+ * would) and is re-framed event by event in troupe's.
  */
 import { createParser } from "eventsource-parser";
 import { TroupeError } from "../errors.ts";
@@ -16,7 +17,12 @@ import { RunnerStream } from "../runner/runner-stream.ts";
 /** What a session writes: a request's event, or SSE bytes passed through (fal's dialect). */
 export type SourceItem =
   | RequestEvent<unknown, unknown, unknown>
-  | { readonly type: "raw"; readonly chunk: Uint8Array | string };
+  | {
+      readonly type: "raw";
+      readonly chunk: Uint8Array | string;
+      /** Set when the chunk holds a fatal error event: the response ends as a failure. */
+      readonly failure?: unknown;
+    };
 
 /** A stream of items that can be cancelled while a `next()` is pending. */
 export interface Source {
@@ -62,6 +68,16 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: Dialect): Source 
   const decoder = new TextDecoder();
   // troupe's dialect re-frames SSE text; the parser copes with events split across chunks.
   const parser = createParser({ onEvent: (message) => queue.push(reframe(message)) });
+  // fal's dialect passes the text on as it is, but still reads it for a fatal error event, so
+  // that a failure an iterable wrote itself ends the response as one (see fal-dialect.ts).
+  let passedFailure: { readonly error: unknown } | undefined;
+  const failureScan = createParser({
+    onEvent: (message) => {
+      if (message.event !== SseEvent.error || passedFailure !== undefined) return;
+      const event = reframe(message);
+      if (event.type === "error" && event.fatal) passedFailure = { error: event.error };
+    },
+  });
   const fatal = (error: unknown): IteratorResult<SourceItem> => {
     finished = true;
     return { done: false, value: { type: "error", error, fatal: true } };
@@ -89,9 +105,17 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: Dialect): Source 
         }
         const value = r.value;
         if (typeof value === "string" || value instanceof Uint8Array) {
-          if (dialect === "fal") return { done: false, value: { type: "raw", chunk: value } };
-          parser.feed(typeof value === "string" ? value : decoder.decode(value, { stream: true }));
-          continue;
+          const text = typeof value === "string" ? value : decoder.decode(value, { stream: true });
+          if (dialect === "troupe") {
+            parser.feed(text);
+            continue;
+          }
+          failureScan.feed(text);
+          if (passedFailure === undefined) {
+            return { done: false, value: { type: "raw", chunk: value } };
+          }
+          finished = true;
+          return { done: false, value: { type: "raw", chunk: value, failure: passedFailure.error } };
         }
         if (value instanceof Error) {
           return { done: false, value: { type: "error", error: value, fatal: false } };

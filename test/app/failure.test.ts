@@ -105,6 +105,28 @@ describe("a request that fails after its response started", () => {
     expect(data).not.toMatch(/\bat\s|\/\w+\/|\.ts\b|cause|stack/);
   });
 
+  it("fails the response when a fatal error event is in SSE text an app's generator passes on", async () => {
+    const fal = await RawExchange.post(server, "/wrapped", { op: "exit", rank: 1 });
+    await fal.ended;
+    expect(fal.events.map((e) => e.event)).toEqual([undefined, "error"]);
+    expect(fal.complete).toBe(false);
+
+    // troupe's dialect re-frames the text: the error event is its fatal one, the end clean.
+    const troupeExchange = await RawExchange.post(
+      server,
+      "/wrapped",
+      { op: "exit", rank: 1 },
+      troupe,
+    );
+    await troupeExchange.ended;
+    expect(troupeExchange.events.map((e) => e.event)).toEqual(["result", "error"]);
+    expect(JSON.parse(troupeExchange.events.at(-1)?.data ?? "")).toMatchObject({
+      error: { code: "WORKER_EXITED" },
+      fatal: true,
+    });
+    expect(troupeExchange.complete).toBe(true);
+  });
+
   it("answers a plain generator's failure in fal's dialect with an aborted response too", async () => {
     const exchange = await RawExchange.post(server, "/items", { count: 2, fail: true });
     await exchange.ended;

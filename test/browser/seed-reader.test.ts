@@ -3,7 +3,7 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerHandle } from "../../src/app/index.ts";
 import { serveStepsApp, streamedSteps } from "../consumers/server.ts";
-import { DIVERGING_AT } from "../fixtures/consumers/steps-app.ts";
+import { DIVERGING_AT, holdDivergingFailure } from "../fixtures/consumers/steps-app.ts";
 import { launchChromium, openPage } from "./chromium.ts";
 
 const readerPage = readFileSync(new URL("../fixtures/browser/seed-reader.html", import.meta.url));
@@ -31,14 +31,29 @@ describe("fal's browser fetch reader, unchanged, against a troupe app", () => {
     await server?.close();
   });
 
-  /** Runs the reader page against the endpoint at `path`, until it finishes or throws. */
-  async function runReader(path: string): Promise<ReaderOutcome & { pageErrors: string[] }> {
+  /**
+   * Runs the reader page against the endpoint at `path`, until it finishes or throws. With
+   * `releaseAfter`, `release` is called once the page has printed that many lines.
+   */
+  async function runReader(
+    path: string,
+    held?: { readonly releaseAfter: number; readonly release: () => void },
+  ): Promise<ReaderOutcome & { pageErrors: string[] }> {
     const { page, errors } = await openPage(browser);
     // The reader page is served from the app's own origin, as the docs' page would be.
     await page.route(`${server.url}/seed-reader.html*`, (route) =>
       route.fulfill({ body: readerPage, contentType: "text/html; charset=utf-8" }),
     );
     await page.goto(`${server.url}/seed-reader.html?path=${encodeURIComponent(path)}`);
+    if (held !== undefined) {
+      await page.waitForFunction(
+        (count) =>
+          ((window as unknown as { seedReader?: ReaderOutcome }).seedReader?.printed.length ?? 0) >=
+          count,
+        held.releaseAfter,
+      );
+      held.release();
+    }
     const outcome = await page.waitForFunction(() => {
       const o = (window as unknown as { seedReader?: ReaderOutcome }).seedReader;
       return o !== undefined && (o.finished || o.error !== null) ? o : undefined;
@@ -69,7 +84,13 @@ describe("fal's browser fetch reader, unchanged, against a troupe app", () => {
   });
 
   it("throws from reader.read() when a rank fails after the stream has started", async () => {
-    const { printed, parsed, finished, error, pageErrors } = await runReader("/diverging/stream");
+    // The failure is held until the page has printed the steps before it: Chromium's fetch
+    // reports the broken response as soon as it arrives, dropping bytes the page has not read.
+    const release = holdDivergingFailure();
+    const { printed, parsed, finished, error, pageErrors } = await runReader("/diverging/stream", {
+      releaseAfter: DIVERGING_AT,
+      release,
+    });
 
     // The response ends without its last chunk, which Chromium's fetch reports as a network
     // error from the body's reader: the docs' loop cannot mistake it for the end of the stream.
