@@ -115,7 +115,10 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: Dialect): Source 
             return { done: false, value: { type: "raw", chunk: value } };
           }
           finished = true;
-          return { done: false, value: { type: "raw", chunk: value, failure: passedFailure.error } };
+          return {
+            done: false,
+            value: { type: "raw", chunk: value, failure: passedFailure.error },
+          };
         }
         if (value instanceof Error) {
           return { done: false, value: { type: "error", error: value, fatal: false } };
