@@ -3,7 +3,7 @@
  * forwards every rank's results) and an error event's body, `{"error":<public error>,"fatal":…}`.
  */
 import { type PublicError, publicError, readPublicError } from "./public-error.ts";
-import type { ErrorEvent, RequestEvent, ResultEvent } from "./request-event.ts";
+import type { DoneEvent, ErrorEvent, RequestEvent, ResultEvent } from "./request-event.ts";
 import { toJson } from "./to-json.ts";
 
 /** A request's events as the client reads them back from either dialect. */
@@ -31,14 +31,28 @@ export interface EncodeContext {
   readonly forwardsAllRanks: boolean;
 }
 
-/** A result event's JSON. */
-export function resultJson(event: ResultEvent, forwardsAllRanks: boolean): string {
-  return toJson(forwardsAllRanks ? { rank: event.rank, result: event.data } : event.data);
-}
-
-/** An error event's JSON: the public form of the error, never its stack or cause. */
-export function errorJson(event: ErrorEvent<unknown>, requestId: string): string {
-  return JSON.stringify({ error: publicError(event.error, requestId), fatal: event.fatal });
+/**
+ * The `data:` JSON of a request-data event (result, error, done), the same in both dialects: a
+ * result (`{"rank":r,"result":…}` when the runner forwards every rank's), an error's public form
+ * (never its stack or cause) with `fatal`, or the final result.
+ */
+export function eventData(
+  event: ResultEvent | ErrorEvent<unknown> | DoneEvent<unknown>,
+  context: EncodeContext,
+): string {
+  switch (event.type) {
+    case "result":
+      return toJson(
+        context.forwardsAllRanks ? { rank: event.rank, result: event.data } : event.data,
+      );
+    case "error":
+      return JSON.stringify({
+        error: publicError(event.error, context.requestId),
+        fatal: event.fatal,
+      });
+    case "done":
+      return toJson(event.data);
+  }
 }
 
 /** An error event read back; anything but `"fatal":false` is fatal. */

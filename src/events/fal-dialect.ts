@@ -8,18 +8,14 @@
 import {
   type DecodeHelpers,
   type EncodeContext,
-  errorJson,
+  eventData,
   readErrorJson,
-  resultJson,
   type SseMessage,
   type WireEvent,
 } from "./event-data.ts";
 import type { RequestEvent } from "./request-event.ts";
-import { encodeDataEvent, encodeEvent } from "./sse-fields.ts";
-import { SSE_HEARTBEAT, SseEvent } from "./sse-names.ts";
-import { toJson } from "./to-json.ts";
-
-const HEARTBEAT = new TextEncoder().encode(SSE_HEARTBEAT);
+import { encodeDataEvent, encodeEvent, HEARTBEAT_BYTES } from "./sse-fields.ts";
+import { SseEvent } from "./sse-names.ts";
 
 /** The bytes of `event` in fal's dialect; `undefined` for events it has no form for (queue, start). */
 export function encodeFalEvent(
@@ -28,13 +24,12 @@ export function encodeFalEvent(
 ): Uint8Array | undefined {
   switch (event.type) {
     case "result":
-      return encodeDataEvent(resultJson(event, context.forwardsAllRanks));
     case "done":
-      return encodeDataEvent(toJson(event.data));
+      return encodeDataEvent(eventData(event, context));
     case "error":
-      return encodeEvent({ event: SseEvent.error, data: errorJson(event, context.requestId) });
+      return encodeEvent({ event: SseEvent.error, data: eventData(event, context) });
     case "heartbeat":
-      return HEARTBEAT;
+      return HEARTBEAT_BYTES;
     default:
       return undefined;
   }

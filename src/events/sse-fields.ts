@@ -3,7 +3,12 @@
  * events with `event:`, `id:` and `retry:` fields.
  */
 
+import { SSE_HEARTBEAT } from "./sse-names.ts";
+
 const encoder = new TextEncoder();
+
+/** The heartbeat comment, `: ping\n\n`, as both dialects write it. */
+export const HEARTBEAT_BYTES = encoder.encode(SSE_HEARTBEAT);
 
 /** `data: <json>\n\n`. `json` must be one line (JSON.stringify output always is). */
 export function encodeDataEvent(json: string): Uint8Array {

@@ -7,18 +7,15 @@
 import {
   type DecodeHelpers,
   type EncodeContext,
-  errorJson,
+  eventData,
   readErrorJson,
-  resultJson,
   type SseMessage,
   type WireEvent,
 } from "./event-data.ts";
 import type { RequestEvent } from "./request-event.ts";
-import { encodeEvent } from "./sse-fields.ts";
-import { SSE_HEARTBEAT, SseEvent } from "./sse-names.ts";
-import { toJson } from "./to-json.ts";
+import { encodeEvent, HEARTBEAT_BYTES } from "./sse-fields.ts";
+import { SseEvent } from "./sse-names.ts";
 
-const HEARTBEAT = new TextEncoder().encode(SSE_HEARTBEAT);
 const STARTED = encodeEvent({ event: SseEvent.started, data: "{}" });
 
 /** `true` for the events that carry request data, and so an id (result, error, done). */
@@ -32,28 +29,21 @@ export function encodeTroupeEvent(
   id: number | undefined,
   context: EncodeContext,
 ): Uint8Array {
-  const ident = id === undefined ? {} : { id: String(id) };
   switch (event.type) {
     case "queued":
       return encodeEvent({ event: SseEvent.queued, data: `{"position":${event.position}}` });
     case "started":
       return STARTED;
     case "result":
-      return encodeEvent({
-        event: SseEvent.result,
-        ...ident,
-        data: resultJson(event, context.forwardsAllRanks),
-      });
     case "error":
-      return encodeEvent({
-        event: SseEvent.error,
-        ...ident,
-        data: errorJson(event, context.requestId),
-      });
     case "done":
-      return encodeEvent({ event: SseEvent.done, ...ident, data: toJson(event.data) });
+      return encodeEvent({
+        event: SseEvent[event.type],
+        ...(id === undefined ? {} : { id: String(id) }),
+        data: eventData(event, context),
+      });
     case "heartbeat":
-      return HEARTBEAT;
+      return HEARTBEAT_BYTES;
   }
 }
 

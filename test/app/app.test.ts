@@ -21,7 +21,17 @@ describe("an app's description of itself", () => {
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.info.title).toBe("ScenarioApp");
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ["/", "/hold", "/items", "/objects", "/stream", "/strict", "/text", "/waits"].sort(),
+      [
+        "/",
+        "/hold",
+        "/items",
+        "/objects",
+        "/stream",
+        "/strict",
+        "/text",
+        "/waits",
+        "/wrapped",
+      ].sort(),
     );
     const stream = doc.paths["/stream"].post;
     expect(stream["x-troupe-streaming"]).toBe(true); // declared with `streaming: true`

@@ -36,6 +36,19 @@ function makeSink(
 
 const enc = (value: unknown): Uint8Array => encodeValue(value);
 
+/**
+ * A sink over a held channel that has written `first` (its frame is out and the channel needs
+ * draining), with the clock at 5 ms: what it is given next waits for `release()`.
+ */
+function sinkPastFirstWrite(first: Uint8Array, options?: Parameters<typeof makeSink>[2]) {
+  const { channel, chunks, release } = heldChannel();
+  const time = clock();
+  const sink = makeSink(channel, time.now, options);
+  void sink.add(first, null);
+  time.set(5);
+  return { sink, channel, chunks, release, time };
+}
+
 describe("ResultBatcher", () => {
   describe("batching", () => {
     it("writes the first result at once, in its own frame tagged with the request id", () => {
@@ -198,11 +211,7 @@ describe("ResultBatcher", () => {
     });
 
     it("stays pending until the backlog is below half of highWaterMark", async () => {
-      const { channel, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { highWaterMark: 6 });
-      void sink.add(enc(0), null);
-      time.set(5);
+      const { sink, release } = sinkPastFirstWrite(enc(0), { highWaterMark: 6 });
       // 600 kB each: a frame holds at most ~1 MiB, so each drain sends two of them.
       const big = (i: number) => enc(new Uint8Array(600_000).fill(i));
       let waiting: Promise<void> = Promise.resolve();
@@ -256,11 +265,9 @@ describe("ResultBatcher", () => {
     });
 
     it("has room again once the channel took the pending bytes", async () => {
-      const { channel, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { maxPendingBytes: 100 });
-      void sink.add(Uint8Array.of(0), null);
-      time.set(5);
+      const { sink, release, time } = sinkPastFirstWrite(Uint8Array.of(0), {
+        maxPendingBytes: 100,
+      });
       void sink.add(new Uint8Array(90), null);
       expect(() => sink.add(new Uint8Array(20), null)).toThrow(StreamOverflowError);
       release();
@@ -270,11 +277,7 @@ describe("ResultBatcher", () => {
     });
 
     it("frees the bytes of a result replaced by its latest-wins key", () => {
-      const { channel } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { maxPendingBytes: 100 });
-      void sink.add(Uint8Array.of(0), null);
-      time.set(5);
+      const { sink } = sinkPastFirstWrite(Uint8Array.of(0), { maxPendingBytes: 100 });
       void sink.add(new Uint8Array(60), "preview");
       void sink.add(new Uint8Array(30), "preview");
       expect(() => sink.add(new Uint8Array(70), null)).not.toThrow();
@@ -285,11 +288,7 @@ describe("ResultBatcher", () => {
     // preview larger than half of maxPendingBytes cannot replace the previous preview, although
     // the pending bytes would not grow. The overflow message itself recommends latestWins.
     it("lets a latest-wins result replace one of the same size at the byte limit", () => {
-      const { channel } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { maxPendingBytes: 100 });
-      void sink.add(Uint8Array.of(0), null);
-      time.set(5);
+      const { sink } = sinkPastFirstWrite(Uint8Array.of(0), { maxPendingBytes: 100 });
       void sink.add(new Uint8Array(60), "preview");
       expect(() => sink.add(new Uint8Array(60), "preview")).not.toThrow();
     });
@@ -297,11 +296,7 @@ describe("ResultBatcher", () => {
 
   describe("latest-wins keys", () => {
     it("replaces a pending result with the same key and keeps the others in order", async () => {
-      const { channel, chunks, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now);
-      void sink.add(enc("sent"), null);
-      time.set(5);
+      const { sink, chunks, release } = sinkPastFirstWrite(enc("sent"));
       void sink.add(enc("preview 1"), "preview");
       void sink.add(enc("plain"), null);
       void sink.add(enc("preview 2"), "preview");
@@ -332,11 +327,7 @@ describe("ResultBatcher", () => {
 
   describe("discard, begin and drained", () => {
     it("drops pending results on discard() and resolves waiting adds and drained()", async () => {
-      const { channel, chunks, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { highWaterMark: 2 });
-      void sink.add(enc(1), null);
-      time.set(5);
+      const { sink, chunks, release } = sinkPastFirstWrite(enc(1), { highWaterMark: 2 });
       void sink.add(enc(2), null);
       const waiting = sink.add(enc(3), null);
       const drained = sink.drained();
@@ -351,22 +342,14 @@ describe("ResultBatcher", () => {
     });
 
     it("frees the discarded bytes for later results", () => {
-      const { channel } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now, { maxPendingBytes: 100 });
-      void sink.add(Uint8Array.of(0), null);
-      time.set(5);
+      const { sink } = sinkPastFirstWrite(Uint8Array.of(0), { maxPendingBytes: 100 });
       void sink.add(new Uint8Array(100), null);
       sink.discard();
       expect(() => sink.add(new Uint8Array(100), null)).not.toThrow();
     });
 
     it("drops the previous request's pending results on begin() and tags later frames with the new id", async () => {
-      const { channel, chunks, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now);
-      void sink.add(enc("old 1"), null);
-      time.set(5);
+      const { sink, chunks, release } = sinkPastFirstWrite(enc("old 1"));
       void sink.add(enc("old 2"), null);
       sink.begin(2);
       void sink.add(enc("new"), null);
@@ -389,11 +372,7 @@ describe("ResultBatcher", () => {
     });
 
     it("keeps drained() pending while the channel holds results back", async () => {
-      const { channel, release } = heldChannel();
-      const time = clock();
-      const sink = makeSink(channel, time.now);
-      void sink.add(enc(1), null);
-      time.set(5);
+      const { sink, release } = sinkPastFirstWrite(enc(1));
       void sink.add(enc(2), null);
       const drained = sink.drained();
       expect(await isSettled(drained)).toBe(false);
