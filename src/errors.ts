@@ -77,6 +77,26 @@ export const ErrorCode = {
   VALIDATION_FAILED: "VALIDATION_FAILED",
   /** 503: the runner is not ready, or the server is shutting down. */
   UNAVAILABLE: "UNAVAILABLE",
+  /** 400: the body nests deeper than `maxBodyDepth`. */
+  BODY_TOO_DEEP: "BODY_TOO_DEEP",
+  /** 400: the request line or a header is malformed (Node's HTTP parser refused it). */
+  BAD_REQUEST: "BAD_REQUEST",
+  /** 408: the request's headers and body did not arrive within `requestTimeout`. */
+  RECEIVE_TIMEOUT: "RECEIVE_TIMEOUT",
+  /** 414: the URL is longer than the server accepts. */
+  URL_TOO_LONG: "URL_TOO_LONG",
+  /** 431: the request's headers are larger than the server accepts. */
+  HEADERS_TOO_LARGE: "HEADERS_TOO_LARGE",
+  /** 401: API keys are set and the request carries none that is valid. */
+  UNAUTHORIZED: "UNAUTHORIZED",
+  /** 403: the request is not its owner's (resume or cancel without its token or key). */
+  FORBIDDEN: "FORBIDDEN",
+  /** 403: the `Host` header names a host this server does not answer for (DNS rebinding). */
+  HOST_NOT_ALLOWED: "HOST_NOT_ALLOWED",
+  /** A streaming client read nothing for `slowReaderTimeout`: its request was cancelled. */
+  SLOW_READER: "SLOW_READER",
+  /** A stream's reader was replaced: the request's owner resumed it on another connection. */
+  READER_REPLACED: "READER_REPLACED",
   /** 500: a failure that is not one of troupe's own. */
   INTERNAL: "INTERNAL",
   /** The request was cancelled (its signal aborted, or the client went away). */

@@ -29,13 +29,56 @@ export interface ServeOptions {
    */
   readonly handleSignals?: boolean;
   /**
-   * Cross-origin access for browser pages on other origins: `true` allows any origin (no
-   * credentials), `{ origin }` the ones named, `false` none.
-   * @default true
+   * Cross-origin access for browser pages on other origins: `false` none (a page elsewhere can
+   * neither start a request nor read one), `{ origin }` the ones named, `true` any origin without
+   * credentials (logged as a warning at start).
+   * @default false
    */
   readonly cors?: CorsOption;
+  /**
+   * The `Host` names (with or without a port) requests may carry, against DNS rebinding; `true`
+   * answers any. By default a server bound to a loopback address answers only loopback names
+   * (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`), and any host otherwise. Others get 403
+   * `HOST_NOT_ALLOWED`.
+   */
+  readonly allowedHosts?: readonly string[] | true;
+  /**
+   * API keys (`Authorization: Key <key>` as fal's clients send it, or `Bearer <key>`), or your
+   * own check. When set, every route but the health probes answers 401 `UNAUTHORIZED` without a
+   * valid key. Unset, `TROUPE_API_KEYS` (comma-separated) is read; unset too, no key is needed.
+   */
+  readonly auth?: AuthOption;
+  /**
+   * Milliseconds a request's headers and body may take to arrive; slower ones get 408
+   * `RECEIVE_TIMEOUT` and the connection is closed. A response may stream for as long as it
+   * needs. @default 30000
+   */
+  readonly requestTimeout?: number;
+  /** How deep a JSON body may nest (objects and arrays); deeper is 400 `BODY_TOO_DEEP`. @default 64 */
+  readonly maxBodyDepth?: number;
+  /**
+   * Milliseconds a streaming client may read nothing while events wait for it; then its request
+   * is cancelled on every rank with `SLOW_READER`, freeing the runner. 0 turns it off. @default 30000
+   */
+  readonly slowReaderTimeout?: number;
   /** The timers heartbeats use (tests pass fakes). @default the global ones */
   readonly timers?: HeartbeatTimers;
+}
+
+/** What an {@link AuthOption.verify} check is given: the request as it arrived. */
+export interface AuthRequest {
+  readonly method: string;
+  readonly url: string;
+  /** Header names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** API keys, or a check of your own (JWTs and the like), or both: a request passes either. */
+export interface AuthOption {
+  /** The keys that are accepted, compared in constant time. */
+  readonly keys?: readonly string[];
+  /** Your own check; `true` lets the request in. It may return a promise. */
+  readonly verify?: (request: AuthRequest) => boolean | Promise<boolean>;
 }
 
 export interface ResolvedServeOptions {
@@ -49,6 +92,13 @@ export interface ResolvedServeOptions {
   readonly logger: PinoLogger | undefined;
   readonly handleSignals: boolean;
   readonly cors: CorsOption;
+  /** `undefined`: the default for the bound address (see {@link ServeOptions.allowedHosts}). */
+  readonly allowedHosts: readonly string[] | true | undefined;
+  /** `undefined`: no key is needed. */
+  readonly auth: AuthOption | undefined;
+  readonly requestTimeout: number;
+  readonly maxBodyDepth: number;
+  readonly slowReaderTimeout: number;
   readonly timers: HeartbeatTimers;
 }
 
@@ -71,6 +121,11 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     logger: options.logger,
     handleSignals: options.handleSignals ?? false,
     cors: checkCors(options.cors ?? true),
+    allowedHosts: checkAllowedHosts(options.allowedHosts),
+    auth: checkAuth(options.auth ?? keysFromEnvironment()),
+    requestTimeout: positiveInteger("requestTimeout", options.requestTimeout ?? 30_000),
+    maxBodyDepth: positiveInteger("maxBodyDepth", options.maxBodyDepth ?? 64),
+    slowReaderTimeout: nonNegativeNumber("slowReaderTimeout", options.slowReaderTimeout ?? 30_000),
     timers: options.timers ?? realTimers,
   };
 }
@@ -91,4 +146,41 @@ function nonNegativeNumber(name: string, value: unknown): number {
     );
   }
   return value;
+}
+
+function checkAllowedHosts(value: unknown): readonly string[] | true | undefined {
+  if (value === undefined || value === true) return value;
+  if (Array.isArray(value) && value.every((h) => typeof h === "string" && h.length > 0)) {
+    return value.map((h: string) => h.toLowerCase());
+  }
+  throw new InvalidArgumentError(
+    `Expected \`allowedHosts\` to be true or a list of host names, got ${show(value)}`,
+  );
+}
+
+function checkAuth(value: unknown): AuthOption | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { keys?: unknown; verify?: unknown } | null;
+  const keysOk =
+    v?.keys === undefined ||
+    (Array.isArray(v.keys) && v.keys.every((k) => typeof k === "string" && k.length > 0));
+  const verifyOk = v?.verify === undefined || typeof v.verify === "function";
+  if (v === null || typeof v !== "object" || !keysOk || !verifyOk) {
+    throw new InvalidArgumentError(
+      `Expected \`auth\` to be { keys?: string[], verify?: (request) => boolean }, got ${show(value)}`,
+    );
+  }
+  if ((v.keys as unknown[] | undefined)?.length === 0 && v.verify === undefined) {
+    throw new InvalidArgumentError("Expected `auth` to hold at least one key or a verify function");
+  }
+  return value as AuthOption;
+}
+
+/** `TROUPE_API_KEYS`, comma-separated, as `auth`; `undefined` when it is unset or empty. */
+function keysFromEnvironment(): AuthOption | undefined {
+  const keys = (process.env.TROUPE_API_KEYS ?? "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter((k) => k.length > 0);
+  return keys.length > 0 ? { keys } : undefined;
 }

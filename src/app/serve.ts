@@ -96,6 +96,7 @@ async function listen(
     runners,
     streams: new WeakSet(),
     failures: new WeakMap(),
+    principals: new WeakMap(),
     closing: () => closing !== undefined,
   };
   const server = createHttpServer(context);

@@ -26,6 +26,12 @@ export interface ServerContext {
   readonly streams: WeakSet<IncomingMessage>;
   /** What failed a request answered with an error body, for its log line and metrics. */
   readonly failures: WeakMap<IncomingMessage, unknown>;
+  /**
+   * Who sent each request that passed the auth check, when keys are set: a fingerprint of its
+   * key (never the key), or `"verify"` for one let in by the app's own check. A stream's resume
+   * and cancel must come from the one who started it.
+   */
+  readonly principals: WeakMap<IncomingMessage, string>;
   /** `true` once `close()` began. */
   readonly closing: () => boolean;
 }
