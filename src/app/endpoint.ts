@@ -48,7 +48,8 @@ const registry = shared[REGISTRY];
 /**
  * Marks a method of an {@link App} as `POST <path>`; the body is validated with `input`.
  * A standard (TC39) decorator: registration happens when the app is constructed, so it needs
- * neither `experimentalDecorators` nor `Symbol.metadata`.
+ * no `Symbol.metadata`. Compiled with `experimentalDecorators` it throws INVALID_ARGUMENT when
+ * the class is defined, saying so.
  *
  * @example
  * ```ts
@@ -72,6 +73,7 @@ export function endpoint<Schema extends z.ZodType>(path: string, options: Endpoi
     _method: (this: This, ...args: Args) => Return,
     context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
   ): void => {
+    checkStandardMethod(path, context);
     if (context.static || context.private) {
       throw new InvalidArgumentError(
         `@endpoint(${JSON.stringify(path)}) needs a public instance method, got ${String(context.name)}`,
@@ -102,6 +104,29 @@ export function endpoint<Schema extends z.ZodType>(path: string, options: Endpoi
 /** The endpoints declared on `app`'s class (and its base classes), in declaration order. */
 export function endpointsOf(app: object): readonly EndpointDefinition[] {
   return registry.get(app) ?? [];
+}
+
+/**
+ * With `experimentalDecorators`, tsc, tsx and esbuild emit legacy decorators, called as
+ * `(prototype, key, descriptor)`: the second argument is the method's name, not a context, and
+ * `context.addInitializer` would fail with a TypeError that names nothing the user wrote.
+ */
+function checkStandardMethod(path: string, context: unknown): void {
+  const kind =
+    typeof context === "object" && context !== null
+      ? (context as { kind?: unknown }).kind
+      : undefined;
+  if (typeof kind !== "string") {
+    const key = typeof context === "string" ? ` on ${context}` : "";
+    throw new InvalidArgumentError(
+      `@endpoint(${JSON.stringify(path)})${key} was called as a legacy decorator: troupe's @endpoint is a standard (TC39) decorator; turn off \`experimentalDecorators\` in tsconfig.json`,
+    );
+  }
+  if (kind !== "method") {
+    throw new InvalidArgumentError(
+      `@endpoint(${JSON.stringify(path)}) needs a method, got a ${kind} (${String((context as { name?: unknown }).name)})`,
+    );
+  }
 }
 
 function checkPath(path: string): void {
