@@ -144,3 +144,43 @@ export class ReplayUnavailableError extends TroupeError {
     super(ErrorCode.REPLAY_UNAVAILABLE, message, options);
   }
 }
+
+/** 400: the JSON body nests deeper than `maxBodyDepth` (objects and arrays). */
+export class BodyTooDeepError extends HttpError {
+  override name = "BodyTooDeepError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(400, ErrorCode.BODY_TOO_DEEP, message, options);
+  }
+}
+
+/** 400: the request line, the URL or a header is malformed (Node's parser or the router refused it). */
+export class BadRequestError extends HttpError {
+  override name = "BadRequestError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(400, ErrorCode.BAD_REQUEST, message, options);
+  }
+}
+
+/** 408: the request's headers and body did not arrive within `requestTimeout`. */
+export class ReceiveTimeoutError extends HttpError {
+  override name = "ReceiveTimeoutError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(408, ErrorCode.RECEIVE_TIMEOUT, message, options);
+  }
+}
+
+/** 414: the URL, or one of its path parameters, is longer than the server accepts. */
+export class UrlTooLongError extends HttpError {
+  override name = "UrlTooLongError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(414, ErrorCode.URL_TOO_LONG, message, options);
+  }
+}
+
+/** 431: the request's headers are larger than the server accepts. */
+export class HeadersTooLargeError extends HttpError {
+  override name = "HeadersTooLargeError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(431, ErrorCode.HEADERS_TOO_LARGE, message, options);
+  }
+}

@@ -1,10 +1,20 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { performance } from "node:perf_hooks";
 import { fastify, LogController } from "fastify";
 import { REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  MAX_PARAM_LENGTH,
+  type ReceivedRequest,
+  serverWithReceiveTimeouts,
+} from "./client-errors.ts";
 import { corsHook } from "./cors.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
-import { InvalidJsonError, MethodNotAllowedError, NotFoundError } from "./errors.ts";
+import { MethodNotAllowedError, NotFoundError } from "./errors.ts";
 import { httpFailure, sendError } from "./http-errors.ts";
+import { parseJsonBody } from "./json-body.ts";
 import { recordRequest } from "./request-outcome.ts";
 import type { ServerContext } from "./server-context.ts";
 
@@ -13,12 +23,15 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * The fastify instance without routes: JSON bodies only (parsed here, so bad JSON is a 400 of
- * ours), `x-request-id` and `x-fal-request-id` on every response, one log line and the metrics
- * per request (a stream's when it ends, from its session), and the protocol's error bodies for
- * every failure, 404 and 405 included.
+ * ours, too deep a body too, and no body is none), `x-request-id` and `x-fal-request-id` on every
+ * response, one log line and the metrics per request (a stream's when it ends, from its session),
+ * requests that must arrive within `requestTimeout`, and the protocol's error bodies for every
+ * failure, 404, 405 and the refusals of Node's parser and of the router included.
  */
 export function createHttpServer(context: ServerContext) {
   const { metrics } = context;
+  // Each request's id, for a refusal of Node's (a timeout) that comes after fastify gave it one.
+  const requests = new WeakMap<IncomingMessage, ReceivedRequest>();
   const server = fastify({
     loggerInstance: context.logger,
     // The server logs each request once, when it completes (streams when they end).
@@ -27,22 +40,24 @@ export function createHttpServer(context: ServerContext) {
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers[SseHeader.requestId];
-      return typeof incoming === "string" && SANE_REQUEST_ID.test(incoming)
-        ? incoming
-        : randomUUID();
+      const id =
+        typeof incoming === "string" && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      requests.set(req, { id, started: performance.now() });
+      return id;
     },
     return503OnClosing: true,
+    serverFactory: serverWithReceiveTimeouts(context.options.requestTimeout),
+    clientErrorHandler: clientErrorHandler(context, requests),
+    frameworkErrors: frameworkErrorHandler(context),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
 
   server.removeAllContentTypeParsers();
   server.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
+      done(null, parseJsonBody(body as string, context.options.maxBodyDepth));
     } catch (error) {
-      done(
-        new InvalidJsonError(`The request body is not valid JSON: ${(error as Error).message}`),
-        undefined,
-      );
+      done(error as Error, undefined);
     }
   });
 

@@ -54,7 +54,11 @@ export interface ServeOptions {
    * needs. @default 30000
    */
   readonly requestTimeout?: number;
-  /** How deep a JSON body may nest (objects and arrays); deeper is 400 `BODY_TOO_DEEP`. @default 64 */
+  /**
+   * How deep a JSON body may nest objects and arrays, the body's own object or array being the
+   * first level; deeper is 400 `BODY_TOO_DEEP` naming the limit, checked on the text before it
+   * is parsed. @default 64
+   */
   readonly maxBodyDepth?: number;
   /**
    * Milliseconds a streaming client may read nothing while events wait for it; then its request

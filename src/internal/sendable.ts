@@ -3,8 +3,9 @@ import { InvalidPayloadError } from "../errors.ts";
 
 /**
  * Throws an {@link InvalidPayloadError} naming the first value in `value` that cannot cross a
- * process boundary: a function, a symbol, a cycle, or an object troupe cannot rebuild (a class
- * instance other than the built-ins below). `label` names the root in the message.
+ * process boundary: a function, a symbol, a cycle, an object troupe cannot rebuild (a class
+ * instance other than the built-ins below), or data nested more than {@link MAX_SEND_DEPTH}
+ * levels deep. `label` names the root in the message.
  *
  * `stop`, when given, sees each object before it is checked: where it returns `true` the check
  * ends and `assertSendable` returns `true`, and the caller checks `value` again once it has dealt
@@ -21,13 +22,21 @@ export function assertSendable(
   // cycle may be, and on the first bad value; the exact walk then finds and names it.
   const fast = walk(value, 0, stop);
   if (fast !== FAILED) return fast === STOPPED;
-  const found = findUnsendable(value, label, new Set(), stop);
+  const found = findUnsendable(value, label, new Set(), stop, 0);
   if (typeof found === "string") throw new InvalidPayloadError(found);
   return found === STOP;
 }
 
 /** Levels the fast walk goes down before it hands over to the exact one. */
 const FAST_DEPTH = 64;
+/**
+ * The deepest nesting of objects, arrays, Maps and Sets that may cross a process boundary.
+ * MessagePack's encoder and decoder and `JSON.stringify` recurse, and overflow the stack at about
+ * 1,400 levels; past this limit a value is refused with a typed error before they see it.
+ */
+export const MAX_SEND_DEPTH = 512;
+/** How much of a path a message about too deep a value shows. */
+const SHOWN_PATH = 80;
 const OK = 0;
 const STOPPED = 1;
 const FAILED = 2;
@@ -101,6 +110,7 @@ function findUnsendable(
   path: string,
   ancestors: Set<object>,
   stop: ((object: object) => boolean) | undefined,
+  depth: number,
 ): string | typeof STOP | undefined {
   switch (typeof value) {
     case "function":
@@ -118,11 +128,16 @@ function findUnsendable(
   if (ancestors.has(value)) {
     return `Expected \`${path}\` to be data that can be sent to another process, got a reference cycle`;
   }
+  if (depth === MAX_SEND_DEPTH) {
+    const shown = path.length > SHOWN_PATH ? `${path.slice(0, SHOWN_PATH)}…` : path;
+    return `Expected \`${shown}\` to nest at most ${MAX_SEND_DEPTH} levels of objects and arrays to be sent to another process, got a deeper value`;
+  }
+  const inner = depth + 1;
   ancestors.add(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const found = findUnsendable(value[i], `${path}[${i}]`, ancestors, stop);
+        const found = findUnsendable(value[i], `${path}[${i}]`, ancestors, stop, inner);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -132,7 +147,7 @@ function findUnsendable(
         if (typeof key !== "string" && typeof key !== "number") {
           return `Expected the keys of Map \`${path}\` to be strings or numbers (a Map arrives as a plain object), got ${typeof key === "object" ? "an object" : typeof key}`;
         }
-        const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors, stop);
+        const found = findUnsendable(entry, `${path}.get(${String(key)})`, ancestors, stop, inner);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -140,7 +155,7 @@ function findUnsendable(
     if (value instanceof Set) {
       let i = 0;
       for (const entry of value) {
-        const found = findUnsendable(entry, `${path}.<set item ${i++}>`, ancestors, stop);
+        const found = findUnsendable(entry, `${path}.<set item ${i++}>`, ancestors, stop, inner);
         if (found !== undefined) return found;
       }
       return undefined;
@@ -156,6 +171,7 @@ function findUnsendable(
         `${path}.${key}`,
         ancestors,
         stop,
+        inner,
       );
       if (found !== undefined) return found;
     }

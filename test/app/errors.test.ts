@@ -27,10 +27,10 @@ describe("errors outside the stream", () => {
     expect((await errorOf(response)).code).toBe("INVALID_JSON");
   });
 
-  it("answers an empty JSON body with 400 INVALID_JSON", async () => {
+  it("answers an empty JSON body as no body: 422 VALIDATION_FAILED from the schema", async () => {
     const response = await post("/strict", "", { "content-type": "application/json" });
-    expect(response.status).toBe(400);
-    expect((await errorOf(response)).code).toBe("INVALID_JSON");
+    expect(response.status).toBe(422);
+    expect((await errorOf(response)).code).toBe("VALIDATION_FAILED");
   });
 
   it("answers a schema violation with 422 listing each field path and problem", async () => {
