@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { isAbortError } from "../errors.ts";
 import { addCallCommand } from "./commands/call-command.ts";
+import { addInitCommand } from "./commands/init-command.ts";
 import { addRunCommand } from "./commands/run-command.ts";
 import { addStreamCommand } from "./commands/stream-command.ts";
 import { describeError } from "./describe-error.ts";
@@ -43,6 +44,7 @@ export async function main(environment: CliEnvironment): Promise<number> {
     printer = p;
   });
   addCallCommand(program, environment, setExit);
+  addInitCommand(program, environment, setExit);
   try {
     await program.parseAsync([...environment.argv], { from: "user" });
     return code;
