@@ -13,8 +13,9 @@ const CONTENT_TYPES: Readonly<Record<ImageFormat, string>> = {
 };
 
 /**
- * An image in a result: raw pixels (`Image.fromPixels`) or encoded PNG/JPEG/WebP bytes
- * (`Image.fromEncoded`); a `sharp` instance may be given directly too. A rank encodes raw images
+ * An image in a result or an input: raw pixels (`Image.fromPixels`), encoded PNG/JPEG/WebP bytes
+ * (`Image.fromEncoded`), or a data URL or bytes of any format sharp reads (`Image.fromDataUrl`,
+ * `Image.fromBytes`); in a result a `sharp` instance may be given directly too. A rank encodes raw images
  * before they leave it (intermediate results as JPEG quality 60, the final result in the call's
  * `imageFormat`), so the process relaying events never encodes. In text events an image becomes
  * fal's `{ content_type, width, height, url: "data:image/jpeg;base64,…" }`; in object mode the
@@ -77,6 +78,69 @@ export class Image {
     return new Image(header.width, header.height, CONTENT_TYPES[header.format], undefined, bytes);
   }
 
+  /**
+   * An image from a `data:` URL, base64 (`data:image/png;base64,…`) or percent-encoded
+   * (`data:image/svg+xml,…`), in any format sharp reads; see {@link Image.fromBytes}. The URL's
+   * media type is not trusted: the bytes say what they are.
+   */
+  static async fromDataUrl(url: string, options: DecodeOptions = {}): Promise<Image> {
+    return await Image.fromBytes(parseDataUrl(url).bytes, options);
+  }
+
+  /**
+   * An image from encoded bytes of any format sharp reads: PNG, JPEG and WebP stay as they are
+   * (their bytes are sent on unchanged); GIF (its first frame), TIFF, AVIF, HEIF, SVG and the
+   * rest are decoded to raw RGB or RGBA pixels, which a rank encodes when it streams them.
+   * Rejects with `INVALID_PAYLOAD` when sharp cannot read the bytes or the image has more than
+   * `maxPixels` pixels.
+   */
+  static async fromBytes(bytes: Uint8Array, options: DecodeOptions = {}): Promise<Image> {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new InvalidArgumentError("Expected `bytes` to be a Uint8Array of an encoded image");
+    }
+    const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+    if (!Number.isSafeInteger(maxPixels) || maxPixels <= 0) {
+      throw new InvalidArgumentError(
+        `Expected \`maxPixels\` to be a positive integer, got ${maxPixels}`,
+      );
+    }
+    const sharp = await loadSharp();
+    let meta: { format?: string; width?: number; height?: number; hasAlpha?: boolean };
+    try {
+      // Pixel limits are checked below, with the size in the message.
+      meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    } catch (error) {
+      throw new InvalidPayloadError("Expected the bytes of an image sharp can read", {
+        cause: error,
+      });
+    }
+    const { format, width = 0, height = 0 } = meta;
+    if (width * height > maxPixels) {
+      throw new InvalidPayloadError(
+        `The image is ${width}x${height} = ${width * height} pixels, more than the ${maxPixels} allowed`,
+      );
+    }
+    if (format === "png" || format === "jpeg" || format === "webp") {
+      return Image.fromEncoded(bytes);
+    }
+    try {
+      const pipeline = sharp(bytes, { limitInputPixels: maxPixels });
+      const { data, info } = await (meta.hasAlpha ? pipeline.ensureAlpha() : pipeline.removeAlpha())
+        .toColourspace("srgb")
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      return Image.fromPixels(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), {
+        width: info.width,
+        height: info.height,
+        channels: info.channels as ImageChannels,
+      });
+    } catch (error) {
+      throw new InvalidPayloadError(`The ${format ?? "image"} file could not be decoded`, {
+        cause: error,
+      });
+    }
+  }
+
   /** @internal Rebuilds an image that crossed a process boundary. */
   static restore(
     width: number,
@@ -117,6 +181,75 @@ export class Image {
       url: this.toDataUrl(),
     };
   }
+}
+
+/** Options of {@link Image.fromBytes} and {@link Image.fromDataUrl}. */
+export interface DecodeOptions {
+  /** The most pixels (width × height) accepted. @default 268402689, sharp's own limit */
+  readonly maxPixels?: number;
+}
+
+/** sharp's `limitInputPixels` default: 0x3FFF × 0x3FFF. */
+const DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
+
+type Sharp = typeof import("sharp");
+let sharpModule: Promise<Sharp> | undefined;
+
+/** sharp, loaded on first use: this file is also part of code that never decodes an image. */
+function loadSharp(): Promise<Sharp> {
+  sharpModule ??= import("sharp").then((m) => m.default);
+  return sharpModule;
+}
+
+/**
+ * The media type and bytes of a `data:` URL (RFC 2397): `data:[<type>][;base64],<data>`, the data
+ * base64 with `;base64` and percent-encoded without. Throws `INVALID_PAYLOAD` naming what is wrong.
+ */
+export function parseDataUrl(url: string): { mediaType: string; bytes: Uint8Array } {
+  if (typeof url !== "string") {
+    throw new InvalidArgumentError(`Expected a data: URL string, got ${typeof url}`);
+  }
+  const match = /^data:([^,]*),/i.exec(url.slice(0, 256));
+  if (match === null) {
+    throw new InvalidPayloadError(
+      "Expected a data: URL (data:<media type>[;base64],<data>), got one that does not start so",
+    );
+  }
+  const params = (match[1] ?? "").split(";");
+  const base64 = params.at(-1)?.toLowerCase() === "base64";
+  const mediaType = (params[0] ?? "").trim().toLowerCase() || "text/plain";
+  const data = url.slice(match[0].length);
+  if (base64) {
+    const compact = data.replace(/\s+/g, "");
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
+      throw new InvalidPayloadError("The data: URL's base64 data is not valid base64");
+    }
+    return { mediaType, bytes: new Uint8Array(Buffer.from(compact, "base64")) };
+  }
+  return { mediaType, bytes: percentDecode(data) };
+}
+
+/** Percent-decoding to bytes (`%FF` is the byte 0xFF, not a character); other text as UTF-8. */
+function percentDecode(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text);
+  const out = new Uint8Array(utf8.length);
+  let n = 0;
+  for (let i = 0; i < utf8.length; i++) {
+    const byte = utf8[i] as number;
+    if (byte !== 0x25) {
+      out[n++] = byte;
+      continue;
+    }
+    const hex = String.fromCharCode(utf8[i + 1] ?? 0, utf8[i + 2] ?? 0);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) {
+      throw new InvalidPayloadError(
+        `The data: URL's data is not valid percent-encoding: "%" at ${i} is not followed by two hex digits`,
+      );
+    }
+    out[n++] = Number.parseInt(hex, 16);
+    i += 2;
+  }
+  return out.slice(0, n);
 }
 
 export function contentTypeOf(format: ImageFormat): string {

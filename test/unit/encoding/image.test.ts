@@ -1,10 +1,11 @@
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { Image, readHeader } from "../../../src/encoding/image.ts";
+import { Image, parseDataUrl, readHeader } from "../../../src/encoding/image.ts";
+import { ErrorCode } from "../../../src/errors.ts";
 import { decodeValue, encodeValue } from "../../../src/ipc/index.ts";
 
 async function file(
-  format: "png" | "jpeg" | "webp",
+  format: "png" | "jpeg" | "webp" | "gif" | "tiff",
   options: object = {},
   channels: 3 | 4 = 3,
 ): Promise<Uint8Array> {
@@ -73,5 +74,92 @@ describe("Image", () => {
     expect([...(back[0] as Image).bytes]).toEqual([1, 2, 3, 4]);
     expect(back[1]).toMatchObject({ width: 37, height: 21, contentType: "image/jpeg" });
     expect(JSON.parse(JSON.stringify(back[1])).url).toBe(encoded.toDataUrl());
+  });
+
+  describe("from a data URL or bytes of any format sharp reads", () => {
+    it("keeps PNG, JPEG and WebP bytes as they are", async () => {
+      for (const format of ["png", "jpeg", "webp"] as const) {
+        const bytes = await file(format);
+        const url = `data:image/${format};base64,${Buffer.from(bytes).toString("base64")}`;
+        const image = await Image.fromDataUrl(url);
+        expect(image).toMatchObject({ width: 37, height: 21, contentType: `image/${format}` });
+        expect(Buffer.from(image.bytes).equals(Buffer.from(bytes))).toBe(true);
+        expect(image.toDataUrl()).toBe(url);
+      }
+    });
+
+    it("decodes GIF, TIFF and SVG to raw pixels, RGBA where they have alpha, RGB where not", async () => {
+      const gif = await file("gif");
+      const fromGif = await Image.fromBytes(gif);
+      // sharp reads GIF with alpha (its transparent palette index); #336699 survives the palette.
+      expect(fromGif).toMatchObject({ width: 37, height: 21, channels: 4, encoded: false });
+      expect([...fromGif.bytes.subarray(0, 4)]).toEqual([0x33, 0x66, 0x99, 255]);
+      const rgbTiff = await Image.fromBytes(await file("tiff", { compression: "lzw" }, 3));
+      expect(rgbTiff).toMatchObject({ channels: 3 });
+      expect([...rgbTiff.bytes.subarray(0, 3)]).toEqual([0x33, 0x66, 0x99]);
+      const svg =
+        '<svg xmlns="http://www.w3.org/2000/svg" width="8" height="4"><rect width="4" height="4" fill="#f00"/></svg>';
+      const fromSvg = await Image.fromDataUrl(`data:image/svg+xml,${encodeURIComponent(svg)}`);
+      expect(fromSvg).toMatchObject({ width: 8, height: 4, channels: 4 });
+      expect([...fromSvg.bytes.subarray(0, 4)]).toEqual([255, 0, 0, 255]);
+      expect(fromSvg.bytes[4 * 7 + 3]).toBe(0); // the right half is transparent
+    });
+
+    it("trusts the bytes, not the URL's media type", async () => {
+      const png = await file("png");
+      const url = `data:application/octet-stream;base64,${Buffer.from(png).toString("base64")}`;
+      expect(await Image.fromDataUrl(url)).toMatchObject({ contentType: "image/png" });
+    });
+
+    it("parses base64 (whitespace allowed) and percent-encoded data URLs to bytes", () => {
+      expect(parseDataUrl("data:;base64,AAEC /w==")).toEqual({
+        mediaType: "text/plain",
+        bytes: Uint8Array.from([0, 1, 2, 255]),
+      });
+      expect(parseDataUrl("data:image/x-raw,%00%ffA%C3%A9")).toEqual({
+        mediaType: "image/x-raw",
+        bytes: Uint8Array.from([0, 255, 65, 0xc3, 0xa9]),
+      });
+    });
+
+    it.each([
+      ["no data: URL", "https://example.com/a.png", /Expected a data: URL/],
+      ["no comma", "data:image/png;base64", /Expected a data: URL/],
+      ["bad base64", "data:image/png;base64,AA*A", /not valid base64/],
+      ["a cut base64 quantum", "data:image/png;base64,AAAAA", /not valid base64/],
+      ["a bad percent escape", "data:image/svg+xml,%zz", /"%" at 0 is not followed by two hex/],
+    ])("rejects %s with INVALID_PAYLOAD", async (_name, url, message) => {
+      const error = await Image.fromDataUrl(url).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: ErrorCode.INVALID_PAYLOAD,
+        message: expect.stringMatching(message),
+      });
+    });
+
+    it("rejects bytes sharp cannot read, and images past maxPixels, with INVALID_PAYLOAD", async () => {
+      await expect(Image.fromBytes(new TextEncoder().encode("not an image"))).rejects.toMatchObject(
+        {
+          code: ErrorCode.INVALID_PAYLOAD,
+          message: "Expected the bytes of an image sharp can read",
+        },
+      );
+      await expect(Image.fromBytes(await file("png"), { maxPixels: 700 })).rejects.toMatchObject({
+        code: ErrorCode.INVALID_PAYLOAD,
+        message: "The image is 37x21 = 777 pixels, more than the 700 allowed",
+      });
+    });
+
+    it("rejects arguments of the wrong type with INVALID_ARGUMENT", async () => {
+      await expect(Image.fromBytes("png" as unknown as Uint8Array)).rejects.toMatchObject({
+        code: ErrorCode.INVALID_ARGUMENT,
+      });
+      await expect(Image.fromDataUrl(42 as unknown as string)).rejects.toMatchObject({
+        code: ErrorCode.INVALID_ARGUMENT,
+      });
+      await expect(Image.fromBytes(await file("png"), { maxPixels: 0 })).rejects.toMatchObject({
+        code: ErrorCode.INVALID_ARGUMENT,
+        message: "Expected `maxPixels` to be a positive integer, got 0",
+      });
+    });
   });
 });
