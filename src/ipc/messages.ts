@@ -46,6 +46,11 @@ export type RankMessage =
   | { readonly t: "ready" }
   /** Loading the module or `setup()` failed; the rank exits after sending this. */
   | { readonly t: "setupFailed"; readonly error: SerializedError }
+  /**
+   * The rank took request `id` and is about to run `call()`; sent before anything else about it.
+   * Until a rank has said this, no rank ran the request, so a group that dies may re-queue it.
+   */
+  | { readonly t: "started"; readonly id: number }
   /** Streamed results of request `id`, oldest first, each encoded on its own. */
   | {
       readonly t: "results";

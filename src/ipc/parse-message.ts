@@ -39,6 +39,8 @@ export function parseRankMessage(value: unknown): RankMessage {
       }
       return { t: "results", id: idField(m), items };
     }
+    case "started":
+      return { t: "started", id: idField(m) };
     case "streamError":
       return { t: "streamError", id: idField(m), error: errorField(m, "error") };
     case "done":

@@ -348,7 +348,8 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     if (this.group !== group || this.currentState !== "ready") return;
     this.log.failure(error);
     this.group = undefined;
-    this.scheduler.detach(error);
+    // The running request waits for the group's last words if no rank has said it began it.
+    this.scheduler.detach(error, group.exited());
     // A group that served a request was healthy: its failure starts the count of restarts anew.
     if (this.scheduler.succeeded > this.succeededAtReady) this.restartAttempts = 0;
     if (!this.options.restart.enabled) {

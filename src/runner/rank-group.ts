@@ -300,8 +300,12 @@ export class RankGroup {
       case "stopped":
         return;
       default:
-        // A broken group's ranks are being killed: what they still send belongs to no request.
-        if (this.currentState !== "failed") this.sink.receive(rank, message);
+        // A broken group's ranks are being killed: what they still send belongs to no request,
+        // but a rank that says it began the running request decides that request's fate (it
+        // ran, so it fails rather than being re-queued).
+        if (this.currentState !== "failed" || message.t === "started") {
+          this.sink.receive(rank, message);
+        }
     }
   }
 

@@ -22,7 +22,9 @@ export type RunnerRequestInit = Pick<
 /**
  * One call's state inside the runner, from submission until every rank is done with it:
  * `queued` -> `running` (sent to every rank) -> `settling` (its outcome is known, cancelled on the
- * ranks that still run it) -> `finished` (no rank holds it). Its consumer reads `buffer`.
+ * ranks that still run it) -> `finished` (no rank holds it). A running request that no rank began
+ * (none acknowledged it) when its group died goes back to `queued` (`requeue`). Its consumer
+ * reads `buffer`.
  */
 export class RunnerRequest {
   /** The runner's own number for it, which every message about it carries. */
@@ -41,6 +43,10 @@ export class RunnerRequest {
   private currentState: RequestState = "queued";
   /** Ranks that have not yet finished or abandoned it. */
   private readonly pending = new Set<number>();
+  /** Ranks that said they began it (`started`): it ran on them. */
+  private readonly begun = new Set<number>();
+  /** How many times it was sent to a group: a timer armed for one sending ignores the next. */
+  private dispatches = 0;
   /** Rank 0's encoded return value, once it arrived. */
   private output: Uint8Array | undefined;
   /** A rank's COLLECTIVE_ABORTED caused by another rank: the outcome only if no better one comes. */
@@ -86,12 +92,45 @@ export class RunnerRequest {
     if (this.streaming) this.buffer.push({ kind: "queued", position });
   }
 
-  /** It was sent to ranks `0..worldSize-1`, which produce its results. */
-  start(worldSize: number, producers: ResultProducers): void {
+  /** It was sent to ranks `0..worldSize-1`, which produce its results. Returns the sending's number. */
+  start(worldSize: number, producers: ResultProducers): number {
     this.currentState = "running";
     this.producers = producers;
     for (let rank = 0; rank < worldSize; rank++) this.pending.add(rank);
-    if (this.streaming) this.buffer.push({ kind: "started" });
+    // A streaming timeout counts from here, not from the last queue position it was told.
+    this.buffer.lastPushAt = performance.now();
+    return ++this.dispatches;
+  }
+
+  /** `true` while it is running as sent the `dispatch`-th time (a timer checks its own sending). */
+  isRunningAs(dispatch: number): boolean {
+    return this.currentState === "running" && this.dispatches === dispatch;
+  }
+
+  /**
+   * Rank `rank` said it began the request. The first rank to say so makes it `started` for a
+   * streaming consumer: that event means a rank runs it, not only that it was sent.
+   */
+  rankStarted(rank: number): void {
+    if (this.begun.size === 0 && this.streaming) this.buffer.push({ kind: "started" });
+    this.begun.add(rank);
+  }
+
+  /** `true` once a rank said it began it: from then on it ran, and is never run again. */
+  get startedOnAnyRank(): boolean {
+    return this.begun.size > 0;
+  }
+
+  /**
+   * Its group died before any rank began it: back to `queued`, to be sent to the next group as
+   * if for the first time. Only a running request that no rank began, and whose outcome is not
+   * known, can be re-queued (nothing else about it came from a rank: the acknowledgement comes
+   * first).
+   */
+  requeue(): void {
+    this.currentState = "queued";
+    this.producers = undefined;
+    this.pending.clear();
   }
 
   /**

@@ -58,6 +58,8 @@ export class Scheduler implements RequestMessageSink {
   private nextId = 1;
   private completed = 0;
   private closed = false;
+  /** Why the queue cannot run (`failQueued`'s error) until a group is attached again. */
+  private unavailable: Error | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private readonly keepalivePayload: Uint8Array | undefined;
 
@@ -80,22 +82,33 @@ export class Scheduler implements RequestMessageSink {
   /** Runs requests on `group` (ready) from now on. */
   attach(group: ScheduledGroup): void {
     this.group = group;
+    this.unavailable = undefined;
     this.pump();
   }
 
-  /** The group is gone: the running request fails with `error`; the queue waits for the next one. */
-  detach(error: Error): void {
+  /**
+   * The group is gone; the queue waits for the next one. The running request fails with `error`
+   * if a rank said it began it. If none has said so yet it is held, still running, until
+   * `drained` (every rank of the group has exited and what it sent has been read): then it fails
+   * with `error` if a rank's acknowledgement came after all, else it goes back to the head of the
+   * queue, for the next group. A request no rank ran is never failed by its group's death.
+   */
+  detach(error: Error, drained?: Promise<void>): void {
     this.group = undefined;
     clearTimeout(this.keepaliveTimer);
     const current = this.current;
-    if (current !== undefined) {
+    if (current === undefined) return;
+    if (drained === undefined || current.state !== "running" || current.startedOnAnyRank) {
       current.fail(error);
       this.finish(current);
+      return;
     }
+    void drained.then(() => this.requeueUnstarted(current, error));
   }
 
   /** Fails every waiting request with `error` (the running one goes on). */
   failQueued(error: Error): void {
+    this.unavailable = error;
     for (const request of this.queue.splice(0)) this.finishQueued(request, error);
   }
 
@@ -159,7 +172,14 @@ export class Scheduler implements RequestMessageSink {
   /** A rank's message about a request; one for any request but the running one is rejected. */
   receive(rank: number, message: RequestMessage): void {
     const request = this.current;
-    if (request === undefined || request.id !== message.id || !request.isPendingOn(rank)) {
+    const applies = request !== undefined && request.id === message.id && request.isPendingOn(rank);
+    if (message.t === "started") {
+      // An acknowledgement carries nothing that could leak into another request. One for no
+      // running request is a broken group's rank that began its request after it was failed.
+      if (applies) request.rankStarted(rank);
+      return;
+    }
+    if (!applies) {
       // Never applied: a message for another request would leak its results into this one.
       const error = new ProtocolError(
         `Rank ${rank} sent "${message.t}" for request ${message.id}, but ${request === undefined ? "no request is running" : `request ${request.id} is running${request.isPendingOn(rank) ? "" : " and the rank already finished it"}`}; the message was rejected`,
@@ -243,15 +263,43 @@ export class Scheduler implements RequestMessageSink {
         imageFormat: request.imageFormat,
       }),
     );
-    request.start(group.worldSize, group);
+    const dispatch = request.start(group.worldSize, group);
     if (request.streamingTimeout !== undefined)
-      this.armIdleTimer(request, request.streamingTimeout);
+      this.armIdleTimer(request, request.streamingTimeout, dispatch);
   }
 
-  private armIdleTimer(request: RunnerRequest, timeout: number): void {
+  /**
+   * The drained group's running request, which no rank had acknowledged when it died: it fails if
+   * an acknowledgement came since; else it is queued first again (or fails as queued requests
+   * did meanwhile, when the queue cannot run).
+   */
+  private requeueUnstarted(request: RunnerRequest, error: Error): void {
+    if (this.current !== request) return;
+    if (request.state !== "running" || request.startedOnAnyRank) {
+      request.fail(error);
+      this.finish(request);
+      return;
+    }
+    this.current = undefined;
+    request.requeue();
+    if (this.unavailable !== undefined) {
+      this.finishQueued(request, this.unavailable);
+      return;
+    }
+    this.queue.unshift(request);
+    // Its own position is 0 as it was last told; the requests behind it moved down one.
+    this.announcePositions(1);
+    this.options.log.info(
+      { requestId: request.requestId },
+      "Request re-queued: its rank group died before any rank began it",
+    );
+    this.pump();
+  }
+
+  private armIdleTimer(request: RunnerRequest, timeout: number, dispatch: number): void {
     let timer: NodeJS.Timeout | undefined;
     const check = (): void => {
-      if (request.state !== "running") return;
+      if (!request.isRunningAs(dispatch)) return;
       const idle = performance.now() - request.buffer.lastPushAt;
       // A consumer that is behind is not an idle stream: the ranks are waiting for it.
       if (request.buffer.size > 0 || idle < timeout) {

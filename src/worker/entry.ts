@@ -13,6 +13,7 @@ import { RankSession } from "./rank-session.ts";
 import { ResultSink } from "./result-sink.ts";
 
 const CHANNEL_FD = 3;
+const EMPTY = new Uint8Array(0);
 
 const { rank } = rankIdentityFromEnv();
 const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
@@ -20,6 +21,11 @@ const decoder = new FrameDecoder();
 const session = new RankSession({
   rank,
   send: (message) => channel.write(encodeFrame(message)),
+  // An empty write's callback runs once every write before it has reached the kernel.
+  untilSent: () =>
+    channel.writableLength === 0
+      ? undefined
+      : new Promise<void>((resolve) => channel.write(EMPTY, () => resolve())),
   // Exit only once the channel has drained: the runner gets the message sent just before.
   exitAfterFlush: (code) => channel.end(() => process.exit(code)),
   createSink: (config) =>

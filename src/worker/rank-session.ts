@@ -24,6 +24,11 @@ export interface RankSessionOptions {
   readonly rank: number;
   /** Sends a message to the runner. */
   readonly send: (message: RankMessage) => void;
+  /**
+   * Resolves once everything sent so far has left this process (reached the kernel); undefined
+   * when it already has. @default everything leaves at once
+   */
+  readonly untilSent?: () => Promise<void> | undefined;
   /** Ends the process with `code` once everything sent so far has left. */
   readonly exitAfterFlush: (code: number) => void;
   /** The outbox of streamed results, made once the runner's config is known. */
@@ -49,6 +54,7 @@ export class RankSession {
   private readonly rank: number;
   private readonly send: (message: RankMessage) => void;
   private readonly exitAfterFlush: (code: number) => void;
+  private readonly untilSent: () => Promise<void> | undefined;
   private readonly createSink: (config: RankConfig) => ResultSink;
   private readonly joinGroup: (timeout: number) => Promise<ProcessGroup>;
   /** The call whose `call()` a result was added from, across its awaits and timers. */
@@ -67,6 +73,7 @@ export class RankSession {
     this.rank = options.rank;
     this.send = options.send;
     this.exitAfterFlush = options.exitAfterFlush;
+    this.untilSent = options.untilSent ?? (() => undefined);
     this.createSink = options.createSink;
     this.joinGroup =
       options.joinGroup ?? ((timeout) => initProcessGroup({ timeout, isStoreHost: false }));
@@ -188,11 +195,21 @@ export class RankSession {
     const ctx: CallContext = { requestId, signal: call.controller.signal, streaming };
     const sink = this.sink as ResultSink;
     this.active = call;
+    // Before call() runs, and before any result, on the same channel: once the runner has read
+    // this, the request ran here; until it has, the group's death may re-queue the request.
+    this.send({ t: "started", id });
+    const leaving = this.untilSent();
     sink.begin(id);
     // Collectives of this request run in their own epoch: whatever an earlier, cancelled request
     // left in flight is dropped, and an abort of that one does not leak into this one.
     this.dist?.beginEpoch(id);
     try {
+      // call() begins only once the acknowledgement is out of this process: a rank that dies
+      // before then never began it. It is out at once unless earlier messages are still queued.
+      if (leaving !== undefined) {
+        await leaving;
+        call.controller.signal.throwIfAborted();
+      }
       const input = decodeValue(payload);
       const output = await this.callScope.run(call, () => instance.call(input, ctx));
       let encoded = EMPTY;

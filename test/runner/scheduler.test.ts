@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ProtocolError, type SerializedError, serializeError } from "../../src/errors.ts";
+import { deferred } from "../../src/internal/deferred.ts";
 import { decodeValue, encodeValue, FrameDecoder, parseRunnerMessage } from "../../src/ipc/index.ts";
 import type { RunnerMessage } from "../../src/ipc/messages.ts";
 import type { BufferedEvent } from "../../src/runner/event-buffer.ts";
@@ -94,7 +95,11 @@ describe("the scheduler", () => {
     const outcome = await first.buffer.settled;
     expect(outcome.ok && decodeValue(outcome.output)).toBe("first output");
     expect(group.calls.map((call) => call.id)).toEqual([first.id, second.id]);
-    expect(events(second)).toEqual([{ kind: "queued", position: 0 }, { kind: "started" }]);
+    // Sent is not started: `started` comes with the first rank that says it began the request.
+    expect(events(second)).toEqual([{ kind: "queued", position: 0 }]);
+    scheduler.receive(1, { t: "started", id: second.id });
+    scheduler.receive(0, { t: "started", id: second.id });
+    expect(events(second)).toEqual([{ kind: "started" }]);
     expect(events(third)).toEqual([{ kind: "queued", position: 0 }]);
     expect(scheduler.succeeded).toBe(1);
   });
@@ -220,5 +225,90 @@ describe("the scheduler", () => {
     expect(decodeValue((group.calls[1] as { payload: Uint8Array }).payload)).toEqual({
       op: "ping",
     });
+  });
+});
+
+describe("the scheduler when its group dies", () => {
+  const died = new Error("Rank 1 exited from signal SIGKILL");
+
+  /** The running request of a group that died, with the promise of the group's last words. */
+  function afterDeath(acknowledged: number[] = []) {
+    const context = setup();
+    const running = context.submit();
+    const waiting = context.submit();
+    for (const rank of acknowledged) {
+      context.scheduler.receive(rank, { t: "started", id: running.id });
+    }
+    const drained = deferred<void>();
+    context.group.fail(died);
+    context.scheduler.detach(died, drained.promise);
+    return { ...context, running, waiting, drained };
+  }
+
+  it("holds a request no rank began until the group has drained, then runs it first on the next group, exactly once", async () => {
+    const { scheduler, running, waiting, drained, done } = afterDeath();
+    expect(running.state).toBe("running");
+    expect(events(waiting)).toEqual([{ kind: "queued", position: 0 }]);
+    drained.resolve();
+    await drained.promise;
+    expect(running.state).toBe("queued");
+    expect(scheduler.queueLength).toBe(2);
+    // Its stream never saw `started`, and its position (0) is what it was last told.
+    expect(events(running)).toEqual([{ kind: "queued", position: 0 }]);
+    // The one behind it is one further back again.
+    expect(events(waiting)).toEqual([{ kind: "queued", position: 1 }]);
+    const next = new RecordingGroup();
+    scheduler.attach(next);
+    expect(next.calls.map((call) => call.id)).toEqual([running.id]);
+    expect(events(waiting)).toEqual([{ kind: "queued", position: 0 }]);
+    scheduler.receive(0, { t: "started", id: running.id });
+    done(running, 1);
+    done(running, 0, "from the next group");
+    const outcome = await running.buffer.settled;
+    expect(outcome.ok && decodeValue(outcome.output)).toBe("from the next group");
+    expect(events(running)).toEqual([{ kind: "started" }]);
+    expect(next.calls.map((call) => call.id)).toEqual([running.id, waiting.id]);
+  });
+
+  it("fails a request a rank said it began at once, with the group's error", async () => {
+    const { running, waiting } = afterDeath([0]);
+    await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: died });
+    expect(running.state).toBe("finished");
+    expect(waiting.state).toBe("queued");
+  });
+
+  it("fails a held request when a rank's acknowledgement arrives before the group has drained", async () => {
+    const { scheduler, running, drained } = afterDeath();
+    scheduler.receive(1, { t: "started", id: running.id });
+    drained.resolve();
+    await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: died });
+    expect(scheduler.queueLength).toBe(1);
+  });
+
+  it("fails a held request as the queue failed meanwhile (no group will come)", async () => {
+    const { scheduler, running, waiting, drained } = afterDeath();
+    const unavailable = new Error("The rank group is down (restarts are turned off)");
+    scheduler.failQueued(unavailable);
+    await expect(waiting.buffer.settled).resolves.toEqual({ ok: false, error: unavailable });
+    drained.resolve();
+    await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: unavailable });
+    expect(scheduler.queueLength).toBe(0);
+  });
+
+  it("fails a held request that is cancelled or times out meanwhile with that reason, and never re-queues it", async () => {
+    const { scheduler, running, drained } = afterDeath();
+    const timeout = new Error("timed out");
+    scheduler.abort(running, timeout);
+    drained.resolve();
+    await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: timeout });
+    await drained.promise;
+    expect(running.state).toBe("finished");
+    expect(scheduler.queueLength).toBe(1);
+  });
+
+  it("ignores an acknowledgement for no running request (a broken group's rank, late)", () => {
+    const { scheduler, log, running } = afterDeath([0]);
+    scheduler.receive(1, { t: "started", id: running.id });
+    expect(log.gather()).toEqual([]);
   });
 });

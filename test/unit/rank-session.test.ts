@@ -19,7 +19,7 @@ const fixture = (name: string): string =>
   pathToFileURL(new URL(`../fixtures/${name}`, import.meta.url).pathname).href;
 
 /** A rank session with a fake process group, recording what it sends and how it exits. */
-function session(rank = 0) {
+function session(rank = 0, untilSent?: () => Promise<void> | undefined) {
   const sent: RankMessage[] = [];
   const exits: number[] = [];
   const aborts: unknown[] = [];
@@ -49,6 +49,7 @@ function session(rank = 0) {
         maxPendingBytes: config.maxPendingBytes,
       }),
     joinGroup: async () => group,
+    untilSent,
   });
   /** Resolves once a message of type `t` was sent. */
   async function until(t: RankMessage["t"]): Promise<RankMessage> {
@@ -64,8 +65,13 @@ function session(rank = 0) {
 }
 
 /** A session whose worker module `name` is loaded and set up. */
-async function ready(name: string, rank = 0, setup?: unknown) {
-  const started = session(rank);
+async function ready(
+  name: string,
+  rank = 0,
+  setup?: unknown,
+  untilSent?: () => Promise<void> | undefined,
+) {
+  const started = session(rank, untilSent);
   started.receive({ t: "init", worker: fixture(name), setup, config: CONFIG });
   await started.until("ready");
   return started;
@@ -106,6 +112,20 @@ describe("RankSession", () => {
       { step: 1, progress: 1 },
     ]);
     expect(rank.epochs).toEqual([3]);
+  });
+
+  it("acknowledges a call first, and runs call() only once the acknowledgement has left the process", async () => {
+    const gate = deferred<void>();
+    const rank = await ready("scenario-worker.ts", 0, undefined, () => gate.promise);
+    rank.receive(call(4, { op: "echo", value: "x" }, false));
+    expect(rank.sent.at(-1)).toEqual({ t: "started", id: 4 });
+    // A whole turn of the event loop: an echo that had run would have sent done by now.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(rank.sent.map((message) => message.t)).toEqual(["ready", "started"]);
+    gate.resolve();
+    const done = await rank.until("done");
+    expect(done.t === "done" && decodeValue(done.output)).toBe("x");
+    expect(rank.sent.map((message) => message.t)).toEqual(["ready", "started", "done"]);
   });
 
   it("exits with code 70 when a second call arrives while one runs", async () => {
