@@ -1,6 +1,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { troupeSpec } from "../../src/cli/commands/init-command.ts";
@@ -167,6 +168,20 @@ function npm(args: string[], cwd: string): Promise<{ code: number; output: strin
   });
 }
 
+/**
+ * Resolves once `GET /health/ready` answers 200: the server listens before the app's `setup()`
+ * has started its ranks.
+ */
+async function ready(url: string): Promise<void> {
+  for (;;) {
+    const response = await fetch(`${url}/health/ready`);
+    await response.body?.cancel();
+    if (response.status === 200) return;
+    expect(response.status).toBe(503); // starting
+    await delay(50);
+  }
+}
+
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
@@ -232,6 +247,7 @@ describe("the project troupe init writes, installed with npm", () => {
     void exit.then((code) => listening.reject(new Error(`npm start exited (${code}): ${output}`)));
     try {
       const url = await listening.promise;
+      await ready(url);
       const response = await fetch(`${url}/stream`, {
         method: "POST",
         headers: { "content-type": "application/json" },
