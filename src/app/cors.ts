@@ -10,9 +10,9 @@ import { SseHeader } from "../events/sse-names.ts";
 export type CorsOption = boolean | { readonly origin: string | readonly string[] };
 
 /** Request headers a browser may send: JSON bodies, the dialect, resume, request ids. */
-const ALLOWED_HEADERS = `content-type, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}`;
+const ALLOWED_HEADERS = `content-type, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}, ${SseHeader.resumeToken}`;
 /** Response headers a page on another origin may read: the request ids and the dialect served. */
-const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}`;
+const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}, ${SseHeader.resumeToken}`;
 const ALLOWED_METHODS = "GET, HEAD, POST, DELETE, OPTIONS";
 
 export function checkCors(value: unknown): CorsOption {

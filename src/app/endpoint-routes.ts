@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Dialect, dialectOf, RESUME_QUERY, SseHeader } from "../events/sse-names.ts";
 import { toJson } from "../events/to-json.ts";
@@ -71,12 +70,11 @@ async function callEndpoint(
     const list = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
     throw new ValidationError(`The request body does not match ${e.path}'s input: ${list}`, issues);
   }
-  let requestId = request.id;
-  // An honoured incoming id must not take over another request's stream.
-  if (context.sessions.has(requestId) || context.inflight.has(requestId)) requestId = randomUUID();
-  reply.header(SseHeader.requestId, requestId);
-  reply.header(SseHeader.falRequestId, requestId);
+  // The server's own id (http-server.ts), never one a client proposed.
+  const requestId = request.id;
   const controller = new AbortController();
+  // How a client cancels a request that has no resume token yet (a JSON call, or a stream whose
+  // endpoint has not returned): it closes its connection, aborting `ctx.signal`.
   const onClose = (): void => {
     if (!reply.raw.writableFinished) {
       controller.abort(new DOMException("The client disconnected", "AbortError"));

@@ -184,3 +184,38 @@ export class HeadersTooLargeError extends HttpError {
     super(431, ErrorCode.HEADERS_TOO_LARGE, message, options);
   }
 }
+
+/**
+ * 403 on resume or cancel: the request is someone else's. Resuming a stream or cancelling a
+ * request needs the `troupe-resume-token` its start answered with and, when API keys are set,
+ * the same key; a request that has no token (it has not started streaming) is cancelled only by
+ * its own connection closing.
+ */
+export class ForbiddenError extends HttpError {
+  override name = "ForbiddenError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(403, ErrorCode.FORBIDDEN, message, options);
+  }
+}
+
+/**
+ * Fails a stream whose client read nothing for `slowReaderTimeout` while events waited for it:
+ * the request is cancelled on every rank so the runner can serve the next one.
+ */
+export class SlowReaderError extends TroupeError {
+  override name = "SlowReaderError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCode.SLOW_READER, message, options);
+  }
+}
+
+/**
+ * Told to a stream's reader (a non-fatal `error` event without an id) when its owner resumed the
+ * stream on another connection: the request goes on there, and this reader's connection ends.
+ */
+export class ReaderReplacedError extends TroupeError {
+  override name = "ReaderReplacedError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(ErrorCode.READER_REPLACED, message, options);
+  }
+}

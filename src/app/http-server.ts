@@ -18,7 +18,7 @@ import { parseJsonBody } from "./json-body.ts";
 import { recordRequest } from "./request-outcome.ts";
 import type { ServerContext } from "./server-context.ts";
 
-/** An incoming `x-request-id` is honoured when it looks like this. */
+/** An incoming `x-request-id` is kept in the request's log line when it looks like this. */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -39,11 +39,16 @@ export function createHttpServer(context: ServerContext) {
     bodyLimit: context.options.bodyLimit,
     requestIdHeader: false,
     genReqId: (req) => {
-      const incoming = req.headers[SseHeader.requestId];
-      const id =
-        typeof incoming === "string" && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      // Every id is the server's own, 122 random bits: an id a client could choose or guess
+      // would let it name someone else's request. A client's own id is only logged (below).
+      const id = randomUUID();
       requests.set(req, { id, started: performance.now() });
       return id;
+    },
+    childLoggerFactory: (logger, bindings, options, req) => {
+      const incoming = req.headers[SseHeader.requestId];
+      const sane = typeof incoming === "string" && SANE_REQUEST_ID.test(incoming);
+      return logger.child(sane ? { ...bindings, clientRequestId: incoming } : bindings, options);
     },
     return503OnClosing: true,
     serverFactory: serverWithReceiveTimeouts(context.options.requestTimeout),
@@ -106,8 +111,6 @@ function allowedMethods(endpoints: readonly EndpointDefinition[]): (path: string
   const exact = new Map<string, string[]>([
     ["/", ["GET", "HEAD"]],
     ["/health", ["GET", "HEAD"]],
-    ["/health/live", ["GET", "HEAD"]],
-    ["/health/ready", ["GET", "HEAD"]],
     ["/openapi.json", ["GET", "HEAD"]],
     ["/metrics", ["GET", "HEAD"]],
   ]);

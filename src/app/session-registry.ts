@@ -17,11 +17,7 @@ export class SessionRegistry {
     return this.sessions.get(id);
   }
 
-  /** `true` if the id was ever used by a streaming request still remembered. */
-  has(id: string): boolean {
-    return this.sessions.has(id) || this.expired.has(id);
-  }
-
+  /** `true` for a streaming request that ended and was forgotten (its owner is forgotten too). */
   wasExpired(id: string): boolean {
     return this.expired.has(id);
   }

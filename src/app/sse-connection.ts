@@ -1,15 +1,22 @@
 import type { OutgoingHttpHeader, ServerResponse } from "node:http";
 import { SSE_CONTENT_TYPE, SSE_HEARTBEAT } from "../events/sse-names.ts";
 
-/** Timers the heartbeat uses; injectable so tests drive them. */
+/**
+ * Timers a server's streams use: the heartbeat's interval and the slow-reader timeout.
+ * Injectable so tests drive them; without `setTimeout` the global timers time slow readers.
+ */
 export interface HeartbeatTimers {
   setInterval(callback: () => void, ms: number): unknown;
   clearInterval(handle: unknown): void;
+  setTimeout?(callback: () => void, ms: number): unknown;
+  clearTimeout?(handle: unknown): void;
 }
 
-export const realTimers: HeartbeatTimers = {
+export const realTimers: Required<HeartbeatTimers> = {
   setInterval: (callback, ms) => setInterval(callback, ms).unref(),
   clearInterval: (handle) => clearInterval(handle as NodeJS.Timeout),
+  setTimeout: (callback, ms) => setTimeout(callback, ms).unref(),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
 /** How long an aborted response waits for the client to close before the socket is destroyed. */
@@ -100,6 +107,22 @@ export class SseConnection {
     this.stopHeartbeat();
     this.res.end();
     this.close();
+  }
+
+  /**
+   * Writes `chunk` and ends the response cleanly, for a reader the stream no longer needs (its
+   * owner resumed it elsewhere). That reader's connection may be the half-open one its owner
+   * left: if the bytes have not left within a grace period, the connection is dropped.
+   */
+  endWith(chunk: Uint8Array | string): void {
+    if (this.closed.aborted) return;
+    this.write(chunk);
+    this.end();
+    if (this.res.writableFinished) return;
+    const res = this.res;
+    setTimeout(() => {
+      if (!res.writableFinished) res.destroy();
+    }, ABORT_GRACE_MS).unref();
   }
 
   /**

@@ -2,9 +2,10 @@ import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Dialect, REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
 import { encodeRetry, encodeTroupeEvent } from "../events/troupe-dialect.ts";
-import { ReplayUnavailableError, RequestNotFoundError } from "./errors.ts";
+import { ForbiddenError, ReplayUnavailableError, RequestNotFoundError } from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
 import { recordRequest } from "./request-outcome.ts";
+import { RequestOwner } from "./request-owner.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
 import { StreamSession } from "./stream-session.ts";
@@ -45,7 +46,10 @@ export interface StreamStart {
   readonly endpointController: AbortController;
 }
 
-/** Answers `request` with `response` streamed in the dialect the client asked for. */
+/**
+ * Answers `request` with `response` streamed in the dialect the client asked for. The response
+ * carries the resume token that resuming and cancelling the request will need.
+ */
 export function startStream(
   context: ServerContext,
   request: FastifyRequest,
@@ -55,12 +59,13 @@ export function startStream(
 ): void {
   const { options, metrics, sessions } = context;
   const { requestId, route, dialect, endpointController } = start;
+  const { owner, token } = RequestOwner.issue(context.principals.get(request.raw));
+  reply.header(SseHeader.resumeToken, token);
   const connection = openConnection(context, request, reply, dialect);
   if (dialect === "troupe") connection.write(encodeRetry(options.retry));
   const started = performance.now();
   const source = streamSource(response.body, dialect);
-  // The line is the request's own; a replaced id is logged under the id the client got.
-  const log = requestId === request.id ? request.log : context.logger.child({ reqId: requestId });
+  const log = request.log;
   const session = new StreamSession(
     {
       next: () => source.next(),
@@ -76,6 +81,9 @@ export function startStream(
       dialect,
       replayLimit: options.replayLimit,
       resumeWindow: options.resumeWindow,
+      slowReaderTimeout: options.slowReaderTimeout,
+      timers: options.timers,
+      owner,
       hooks: {
         onEvent(first) {
           metrics.eventsSent.inc({ route });
@@ -103,9 +111,9 @@ export function startStream(
 }
 
 /**
- * A troupe-dialect client coming back (`GET <path>?requestId=`, `Last-Event-ID`): the events it
- * missed, then the live stream; REPLAY_UNAVAILABLE when they are gone, 404 for an id this server
- * never had.
+ * A troupe-dialect client coming back (`GET <path>?requestId=`, `Last-Event-ID`, the resume
+ * token): the events it missed, then the live stream; 403 when it is not the request's owner,
+ * REPLAY_UNAVAILABLE when the events are gone, 404 for an id this server never had.
  */
 export function resumeStream(
   context: ServerContext,
@@ -118,6 +126,7 @@ export function resumeStream(
   if (session === undefined && !context.sessions.wasExpired(requestId)) {
     throw new RequestNotFoundError(`This server has no request ${requestId}`);
   }
+  if (session !== undefined) assertOwner(context, request, session);
   // The answer is the resumed request's: it carries that request's id.
   reply.header(SseHeader.requestId, requestId);
   reply.header(SseHeader.falRequestId, requestId);
@@ -142,20 +151,45 @@ export function resumeStream(
   }
 }
 
-/** `DELETE /requests/:id`: cancels the request on every rank. */
+/**
+ * `DELETE /requests/:id`: its owner cancels a stream on every rank. A request that has not begun
+ * to stream (a JSON call, or a stream whose endpoint has not returned) has handed out no token,
+ * so no DELETE can prove it is its owner's: 403; its owner cancels it by closing its connection.
+ */
 export function registerRequestRoutes(server: HttpServer, context: ServerContext): void {
   server.delete(`${REQUESTS_PATH}/:id`, async (request, reply) => {
     const id = (request.params as { id: string }).id;
     const session = context.sessions.get(id);
-    const controller = context.inflight.get(id);
-    if (session === undefined && controller === undefined && !context.sessions.wasExpired(id)) {
-      throw new RequestNotFoundError(`This server has no request ${id}`);
+    if (session !== undefined) {
+      assertOwner(context, request, session);
+      session.cancel(new DOMException("The client cancelled the request", "AbortError"));
+      return reply.code(204).send();
     }
-    const reason = new DOMException("The client cancelled the request", "AbortError");
-    session?.cancel(reason);
-    controller?.abort(reason);
-    return reply.code(204).send();
+    if (context.inflight.has(id)) {
+      throw new ForbiddenError(
+        `Request ${id} has no ${SseHeader.resumeToken} yet: only its own connection can cancel it, by closing`,
+      );
+    }
+    // Over and forgotten: there is nothing left to cancel.
+    if (context.sessions.wasExpired(id)) return reply.code(204).send();
+    throw new RequestNotFoundError(`This server has no request ${id}`);
   });
+}
+
+/**
+ * Throws 403 FORBIDDEN unless `request` carries `session`'s resume token and, when API keys are
+ * set, comes with its starter's key. One answer for every way of failing, so it tells nothing.
+ */
+function assertOwner(
+  context: ServerContext,
+  request: FastifyRequest,
+  session: StreamSession,
+): void {
+  const principal = context.principals.get(request.raw);
+  if (session.owner.admits(request.headers[SseHeader.resumeToken], principal)) return;
+  throw new ForbiddenError(
+    `Request ${session.requestId} is someone else's: resuming or cancelling it needs the ${SseHeader.resumeToken} its start answered with, and the same API key`,
+  );
 }
 
 function parseLastEventId(value: string | string[] | undefined): number {

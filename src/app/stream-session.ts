@@ -3,8 +3,10 @@ import { encodeFalEvent } from "../events/fal-dialect.ts";
 import { isTerminal } from "../events/request-event.ts";
 import type { Dialect } from "../events/sse-names.ts";
 import { carriesId, encodeTroupeEvent } from "../events/troupe-dialect.ts";
+import { ReaderReplacedError, SlowReaderError } from "./errors.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
-import type { SseConnection } from "./sse-connection.ts";
+import type { RequestOwner } from "./request-owner.ts";
+import { type HeartbeatTimers, realTimers, type SseConnection } from "./sse-connection.ts";
 import type { Source, SourceItem } from "./stream-source.ts";
 
 /** What a session reports to the server (metrics, the registry, the log). */
@@ -20,22 +22,33 @@ export interface SessionOptions {
   readonly dialect: Dialect;
   readonly replayLimit: number;
   readonly resumeWindow: number;
+  /** ms a reader may take nothing while events wait for it; 0 (or not finite): no limit. */
+  readonly slowReaderTimeout: number;
+  readonly timers: HeartbeatTimers;
+  /** Who may resume and cancel the request. */
+  readonly owner: RequestOwner;
   readonly hooks: SessionHooks;
 }
+
+/** The longest delay Node's timers keep (a longer one would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One streaming request, from the handler's stream to whichever connection currently reads it.
  * Events are pulled from the source only while a connection is attached and its socket has room,
  * so a slow or absent client holds the runner (and so the worker) back instead of filling memory.
- * Each event is written by the encoder of the session's dialect. fal's dialect cancels the
- * request as soon as its connection closes, and aborts the response after a fatal error event
- * (its clients read only `data:` lines, so a clean end would read as success); troupe's keeps
- * every id'd event in a bounded replay buffer and waits `resumeWindow` ms for the client to
- * come back.
+ * A reader that takes nothing for `slowReaderTimeout` while events wait for it fails the
+ * request (SLOW_READER), so it cannot hold the runner. Each event is written by the encoder of
+ * the session's dialect. fal's dialect cancels the request as soon as its connection closes, and
+ * aborts the response after a fatal error event (its clients read only `data:` lines, so a clean
+ * end would read as success); troupe's keeps every id'd event in a bounded replay buffer and
+ * waits `resumeWindow` ms for the client to come back. There is one reader at a time: a resume
+ * replaces the reader, which is told so (READER_REPLACED) before its connection ends.
  */
 export class StreamSession {
   readonly requestId: string;
   readonly dialect: Dialect;
+  readonly owner: RequestOwner;
   /** The error that failed the request, once its last event was a fatal `error`. */
   failure: unknown;
   private readonly replay: ReplayBuffer | undefined;
@@ -55,6 +68,7 @@ export class StreamSession {
   ) {
     this.requestId = options.requestId;
     this.dialect = options.dialect;
+    this.owner = options.owner;
     this.context = { requestId: options.requestId, forwardsAllRanks: source.forwardsAllRanks };
     this.replay = options.dialect === "troupe" ? new ReplayBuffer(options.replayLimit) : undefined;
   }
@@ -83,8 +97,9 @@ export class StreamSession {
 
   /**
    * Makes `connection` the reader, replaying every id'd event after `lastId` first (troupe's
-   * dialect). Returns `false` when those events are no longer kept: the caller answers
-   * REPLAY_UNAVAILABLE.
+   * dialect). A reader it replaces gets a READER_REPLACED event and its connection ends: never
+   * closed silently, so it does not take the end for a drop and resume in turn. Returns `false`
+   * when the events are no longer kept: the caller answers REPLAY_UNAVAILABLE.
    */
   attach(connection: SseConnection, lastId = 0): boolean {
     if (this.replay !== undefined) {
@@ -99,7 +114,7 @@ export class StreamSession {
     }
     const previous = this.connection;
     this.connection = connection;
-    previous?.destroy();
+    previous?.endWith(this.replacedEvent());
     clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
     connection.closed.addEventListener("abort", () => this.detach(connection), { once: true });
@@ -119,10 +134,38 @@ export class StreamSession {
   /** Ends the stream now with a fatal error event for `error` (shutdown), then cancels the work. */
   abandon(error: Error): void {
     if (this.ended) return;
+    this.fail(error, new DOMException("The server is shutting down", "AbortError"));
+  }
+
+  /** Ends the stream with a fatal error event for `error`, then cancels the work for `reason`. */
+  private fail(error: Error, reason: Error): void {
     this.emit({ type: "error", error, fatal: true });
     this.cancelled = true;
-    this.source.cancel(new DOMException("The server is shutting down", "AbortError"));
+    clearTimeout(this.resumeTimer);
+    this.source.cancel(reason);
     this.wakeUp();
+  }
+
+  /**
+   * `connection` took nothing for `ms` while events waited: it is dropped and the request fails
+   * with SLOW_READER on every rank (the fatal event stays in the replay buffer for a resume).
+   */
+  private dropSlowReader(connection: SseConnection, ms: number): void {
+    if (this.connection !== connection || this.ended || this.cancelled) return;
+    this.connection = undefined;
+    connection.destroy();
+    const error = new SlowReaderError(
+      `The client read nothing for ${ms} ms while events waited for it; the request was cancelled`,
+    );
+    this.fail(error, error);
+  }
+
+  /** The event that tells a replaced reader why its connection ends (no id: it is not the request's). */
+  private replacedEvent(): Uint8Array {
+    const error = new ReaderReplacedError(
+      "The request was resumed on another connection, which reads it from now on",
+    );
+    return encodeTroupeEvent({ type: "error", error, fatal: false }, undefined, this.context);
   }
 
   private detach(connection: SseConnection): void {
@@ -140,17 +183,36 @@ export class StreamSession {
     this.resumeTimer.unref?.();
   }
 
-  /** Waits until there is a connection with room, or the request no longer needs one. */
+  /**
+   * Waits until there is a connection with room, or the request no longer needs one. While an
+   * event waits for a blocked reader, that reader has `slowReaderTimeout` ms to take some.
+   */
   private async writable(): Promise<void> {
     for (;;) {
       if (this.cancelled || this.ended) return;
       const connection = this.connection;
       if (connection !== undefined && !connection.blocked) return;
-      if (connection !== undefined) {
-        await Promise.race([connection.drained(), new Promise<void>((r) => (this.wake = r))]);
-      } else await new Promise<void>((r) => (this.wake = r));
+      const woken = new Promise<void>((r) => (this.wake = r));
+      if (connection === undefined) await woken;
+      else {
+        const disarm = this.timeSlowReader(connection);
+        await Promise.race([connection.drained(), woken]);
+        disarm();
+      }
       this.wake = undefined;
     }
+  }
+
+  /** Arms the slow-reader timeout for `connection`; returns what disarms it. */
+  private timeSlowReader(connection: SseConnection): () => void {
+    const ms = this.options.slowReaderTimeout;
+    if (!(ms > 0) || !Number.isFinite(ms)) return () => {};
+    const timers = timeoutsOf(this.options.timers);
+    const handle = timers.setTimeout(
+      () => this.dropSlowReader(connection, ms),
+      Math.min(ms, MAX_TIMER_MS),
+    );
+    return () => timers.clearTimeout(handle);
   }
 
   private wakeUp(): void {
@@ -215,4 +277,16 @@ export class StreamSession {
     clearTimeout(this.resumeTimer);
     this.options.hooks.onEnd(this);
   }
+}
+
+/** The timeouts of `timers`, or the global ones when it has only intervals. */
+function timeoutsOf(
+  timers: HeartbeatTimers,
+): Pick<Required<HeartbeatTimers>, "setTimeout" | "clearTimeout"> {
+  const { setTimeout: set, clearTimeout: clear } = timers;
+  if (set === undefined || clear === undefined) return realTimers;
+  return {
+    setTimeout: (callback, ms) => set.call(timers, callback, ms),
+    clearTimeout: (handle) => clear.call(timers, handle),
+  };
 }

@@ -84,3 +84,15 @@ export class UnexpectedResponseError extends RequestError {
     super(ErrorCode.PROTOCOL_ERROR, message, options);
   }
 }
+
+/**
+ * The request's owner resumed it on another connection (another tab, or this process after a
+ * half-open connection): this reader stops, and the request goes on for the other one. Not
+ * retried, and nothing is cancelled on the server.
+ */
+export class ReaderReplacedError extends RequestError {
+  override name = "ReaderReplacedError";
+  constructor(message: string, options?: RequestErrorOptions) {
+    super(ErrorCode.READER_REPLACED, message, options);
+  }
+}

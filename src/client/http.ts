@@ -8,6 +8,11 @@ export function responseRequestId(response: Response): string | undefined {
   return response.headers.get(SseHeader.requestId) ?? undefined;
 }
 
+/** The resume token a stream's answer carried: resuming and cancelling the request need it. */
+export function responseResumeToken(response: Response): string | undefined {
+  return response.headers.get(SseHeader.resumeToken) ?? undefined;
+}
+
 /** `fetch`, with a failure to connect turned into CONNECTION_FAILED (an abort stays an abort). */
 export async function send(
   fetchImpl: typeof fetch,

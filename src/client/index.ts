@@ -7,6 +7,7 @@ export {
   HttpError,
   IdleTimeoutError,
   NonFatalStreamError,
+  ReaderReplacedError,
   ReplayUnavailableError,
   RequestError,
   type RequestErrorOptions,

@@ -12,13 +12,14 @@ import {
   HttpError,
   IdleTimeoutError,
   NonFatalStreamError,
+  ReaderReplacedError,
   ReplayUnavailableError,
   RequestError,
   type RequestErrorOptions,
   RequestFailedError,
   UnexpectedResponseError,
 } from "./errors.ts";
-import { describe, httpError, responseRequestId, send } from "./http.ts";
+import { describe, httpError, responseRequestId, responseResumeToken, send } from "./http.ts";
 import type { ResolvedReconnect, ResolvedRequest } from "./options.ts";
 import { readMessages } from "./read-messages.ts";
 import { Dialect as Dialects, requestUrl, resumeUrl, SSE_CONTENT_TYPE, SseHeader } from "./wire.ts";
@@ -41,23 +42,24 @@ const ID = /^\d+$/;
 /**
  * One streamed request across its connections: it POSTs, reads the events, resumes a dropped
  * dialect-2 connection from the last id it received, and tells the server to cancel when the
- * client gives up. `events()` is pulled by one consumer; nothing is read ahead of it.
+ * client gives up; both with the resume token the server answered the POST with, which proves
+ * the request is this client's. `events()` is pulled by one consumer; nothing is read ahead of it.
  */
 export class Session<Result = unknown, Output = unknown> {
   requestId: string | undefined;
   dialect: Dialect | undefined;
   /**
-   * Sent as `x-request-id`: a server that honours it can be told to cancel even when the client
-   * gives up before the answer's headers (and so the server's id) arrive.
+   * The secret of the request's owner, from the POST's answer; never logged or put in a URL.
+   * Before that answer there is none, and nothing to send a DELETE for: giving up then aborts the
+   * POST, and the server cancels a request whose connection closes before it streams.
    */
-  private readonly proposedId = globalThis.crypto?.randomUUID?.();
-  private posted = false;
+  private resumeToken: string | undefined;
   private lastId = 0;
   private retry: number | undefined;
   private startedSeen = false;
   private lastData: { readonly value: unknown } | undefined;
   private failures = 0;
-  /** The server said how the request ended: nothing to cancel there. */
+  /** Nothing to cancel there: the server said how the request ended, or another reader has it. */
   private settled = false;
   private stopped: Error | undefined;
   private readonly controller = new AbortController();
@@ -108,6 +110,7 @@ export class Session<Result = unknown, Output = unknown> {
       this.config.response ??
       (await this.open("POST", this.config.endpoint, {}, this.config.request.body));
     this.requestId ??= responseRequestId(response);
+    this.resumeToken ??= responseResumeToken(response);
     // A troupe server says which dialect it serves; another server's events tell.
     const echoed = response.headers.get(SseHeader.dialect);
     if (echoed === Dialects.troupe || echoed === Dialects.fal) this.dialect ??= echoed;
@@ -156,7 +159,6 @@ export class Session<Result = unknown, Output = unknown> {
   ): Promise<Response> {
     const { request } = this.config;
     this.arm();
-    if (method === "POST") this.posted = true;
     let response: Response;
     try {
       response = await send(
@@ -169,9 +171,6 @@ export class Session<Result = unknown, Output = unknown> {
             accept: SSE_CONTENT_TYPE,
             [SseHeader.dialect]: Dialects.troupe,
             ...(body === undefined ? {} : { "content-type": "application/json" }),
-            ...(method === "POST" && this.proposedId !== undefined
-              ? { [SseHeader.requestId]: this.proposedId }
-              : {}),
             ...headers,
           },
           ...(body === undefined ? {} : { body }),
@@ -245,6 +244,7 @@ export class Session<Result = unknown, Output = unknown> {
       await this.wait(this.retry ?? reconnect.delay);
       try {
         const response = await this.open("GET", resumeUrl(this.config.endpoint, requestId), {
+          ...this.ownerHeaders(),
           [SseHeader.lastEventId]: String(this.lastId),
         });
         if (!isEventStream(response)) {
@@ -343,6 +343,12 @@ export class Session<Result = unknown, Output = unknown> {
       ...(error.issues === undefined ? {} : { issues: error.issues }),
       remoteName: error.name,
     };
+    if (!fatal && error.code === ErrorCode.READER_REPLACED) {
+      // The request is someone else's to read now (its owner's other connection): stop, without
+      // resuming (that would take it back) or cancelling it.
+      this.settled = true;
+      throw new ReaderReplacedError(error.message, options);
+    }
     if (!fatal) {
       return {
         type: "error",
@@ -376,7 +382,7 @@ export class Session<Result = unknown, Output = unknown> {
 
   /** Best effort: the request ends on the server at once instead of after its resume window. */
   private cancelRemote(): void {
-    const requestId = this.requestId ?? (this.posted ? this.proposedId : undefined);
+    const requestId = this.requestId;
     if (requestId === undefined) return;
     const { request } = this.config;
     const url = requestUrl(request.base, requestId);
@@ -384,11 +390,21 @@ export class Session<Result = unknown, Output = unknown> {
       .then(() =>
         request.fetch(url, {
           method: "DELETE",
-          headers: { ...request.headers, [SseHeader.dialect]: Dialects.troupe },
+          headers: {
+            ...request.headers,
+            [SseHeader.dialect]: Dialects.troupe,
+            ...this.ownerHeaders(),
+          },
         }),
       )
       .then((response) => response.body?.cancel())
       .catch(() => {});
+  }
+
+  /** The header that proves the request is this client's (resume, cancel). */
+  private ownerHeaders(): Record<string, string> {
+    const token = this.resumeToken;
+    return token === undefined ? {} : { [SseHeader.resumeToken]: token };
   }
 
   private arm(): void {

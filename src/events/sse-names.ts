@@ -30,10 +30,15 @@ export const SseHeader = {
   dialect: "troupe-dialect",
   /** The id of the last event a resuming client processed. */
   lastEventId: "last-event-id",
-  /** Carried by every response; a sane incoming one is honoured. */
+  /** Carried by every response: the id the server chose (an incoming one is only logged). */
   requestId: "x-request-id",
   /** The same id, under the name fal's clients read it by. */
   falRequestId: "x-fal-request-id",
+  /**
+   * On a stream's response, the secret that proves its starter: resuming the stream or
+   * cancelling it (`DELETE /requests/<id>`) needs it back in this request header.
+   */
+  resumeToken: "troupe-resume-token",
 } as const;
 
 /** `DELETE <REQUESTS_PATH>/<id>` cancels a request; endpoints cannot live under it. */

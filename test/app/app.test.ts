@@ -107,10 +107,11 @@ describe("an app's description of itself", () => {
       { "x-request-id": "log-stream" },
     );
     await stream.text();
-    expect(lines.filter((l) => l.reqId === "log-me")).toEqual([
+    // The server chose the ids; the ones the client sent are logged beside them.
+    expect(lines.filter((l) => l.clientRequestId === "log-me")).toEqual([
       expect.objectContaining({ msg: "request completed", status: 200, url: "/health", level: 30 }),
     ]);
-    expect(lines.filter((l) => l.reqId === "log-stream")).toEqual([
+    expect(lines.filter((l) => l.clientRequestId === "log-stream")).toEqual([
       expect.objectContaining({ msg: "request completed", url: "/stream", outcome: "ok" }),
     ]);
     // No line names a key twice (a request id bound by fastify and added again, say).
@@ -127,7 +128,7 @@ describe("an app's description of itself", () => {
       { "x-request-id": "log-failure" },
     );
     await stream.text().catch(() => {});
-    const failed = lines.filter((l) => l.reqId === "log-failure");
+    const failed = lines.filter((l) => l.clientRequestId === "log-failure");
     expect(failed).toEqual([
       expect.objectContaining({
         msg: "request failed",
@@ -152,7 +153,7 @@ describe("an app's description of itself", () => {
     const response = await postJson(server, "/strict", {}, { "x-request-id": "log-rejected" });
     expect(response.status).toBe(422);
     await response.text();
-    expect(lines.filter((l) => l.reqId === "log-rejected")).toEqual([
+    expect(lines.filter((l) => l.clientRequestId === "log-rejected")).toEqual([
       expect.objectContaining({ level: 30, outcome: "rejected", code: "VALIDATION_FAILED" }),
     ]);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();

@@ -15,6 +15,13 @@ function requestIdOf(exchange: RawExchange): string {
   return parseHead(exchange.text).headers["x-request-id"] as string;
 }
 
+/** The header that proves a resume or a cancel comes from whoever started `exchange`. */
+function ownerOf(exchange: RawExchange): Record<string, string> {
+  return {
+    "troupe-resume-token": parseHead(exchange.text).headers["troupe-resume-token"] as string,
+  };
+}
+
 describe("troupe's dialect", () => {
   let server: ServerHandle;
   beforeAll(async () => {
@@ -91,6 +98,7 @@ describe("troupe's dialect", () => {
     await second.until((text) => text.includes('event: queued\ndata: {"position":0}'));
     const cancel = await fetch(`${server.url}/requests/${requestIdOf(first)}`, {
       method: "DELETE",
+      headers: ownerOf(first),
     });
     expect(cancel.status).toBe(204);
     await waitForFile(join(dir.path, "aborted-0"));
@@ -118,6 +126,7 @@ describe("troupe's dialect", () => {
     await exchange.until((text) => text.includes("running"));
     const response = await fetch(`${server.url}/requests/${requestIdOf(exchange)}`, {
       method: "DELETE",
+      headers: ownerOf(exchange),
     });
     expect(response.status).toBe(204);
     await waitForFile(join(dir.path, "aborted-0"));
@@ -135,6 +144,7 @@ describe("troupe's dialect", () => {
     await exchange.until((text) => text.includes("waiting"));
     const response = await fetch(`${server.url}/requests/${requestIdOf(exchange)}`, {
       method: "DELETE",
+      headers: ownerOf(exchange),
     });
     expect(response.status).toBe(204);
     await app.abortsSeen(before + 1);
@@ -164,18 +174,24 @@ describe("troupe's dialect", () => {
     first.socket.destroy();
     // It processed id 1: nothing to replay, the stream goes on live.
     const resumed = await RawExchange.open(server, "GET", `/stream?requestId=${id}`, {
-      headers: { "troupe-dialect": "troupe", "last-event-id": "1" },
+      headers: { "troupe-dialect": "troupe", "last-event-id": "1", ...ownerOf(first) },
     });
     await resumed.until((text) => text.includes("event: started"));
     expect(resumed.events.filter((e) => e.id !== undefined)).toEqual([]);
     // And from the start, through the endpoint's own path.
     const again = await RawExchange.open(server, "GET", `/stream?requestId=${id}`, {
-      headers: { "troupe-dialect": "troupe", "last-event-id": "0" },
+      headers: { "troupe-dialect": "troupe", "last-event-id": "0", ...ownerOf(first) },
     });
     await again.until((text) => text.includes("id: 1"));
-    // The newer connection replaced the older one.
+    // The newer connection replaced the older one, which was told so before its clean end.
     await resumed.ended;
-    await fetch(`${server.url}/requests/${id}`, { method: "DELETE" });
+    expect(resumed.complete).toBe(true);
+    expect(resumed.events.at(-1)).toMatchObject({ event: "error", id: undefined });
+    expect(JSON.parse(resumed.events.at(-1)?.data ?? "")).toMatchObject({
+      error: { code: "READER_REPLACED", requestId: id },
+      fatal: false,
+    });
+    await fetch(`${server.url}/requests/${id}`, { method: "DELETE", headers: ownerOf(first) });
     await waitForFile(join(dir.path, "aborted-0"));
     await waitForFile(join(dir.path, "aborted-1"));
     await again.ended;
@@ -195,7 +211,7 @@ describe("troupe's dialect", () => {
       "GET",
       `/stream?requestId=${requestIdOf(first)}`,
       {
-        headers: { "troupe-dialect": "troupe", "last-event-id": "2" },
+        headers: { "troupe-dialect": "troupe", "last-event-id": "2", ...ownerOf(first) },
       },
     );
     await resumed.ended;
@@ -247,7 +263,7 @@ describe("troupe's dialect with a replay buffer of two events", () => {
     const first = await RawExchange.post(server, "/stream", { op: "burst", count: 5 }, troupe);
     await first.ended;
     const response = await fetch(`${server.url}/stream?requestId=${requestIdOf(first)}`, {
-      headers: { ...troupe, "last-event-id": "1" },
+      headers: { ...troupe, "last-event-id": "1", ...ownerOf(first) },
     });
     expect(response.status).toBe(200);
     const text = await response.text();

@@ -127,4 +127,21 @@ describe("SseConnection", () => {
       vi.useRealTimers();
     }
   });
+
+  it("ends a replaced reader cleanly after its last event, and drops it if the bytes do not leave", async () => {
+    vi.useFakeTimers();
+    try {
+      const { socket, connection } = open();
+      connection.endWith("event: error\ndata: {}\n\n");
+      expect(socket.writes).toEqual(["event: error\ndata: {}\n\n"]);
+      expect(socket.ended).toBe(true);
+      expect(connection.closed.aborted).toBe(true);
+      // The bytes never left (a half-open connection): after the grace period it is destroyed.
+      expect(socket.destroyed).toBe(false);
+      vi.advanceTimersByTime(5000);
+      expect(socket.destroyed).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { RequestOwner } from "../../src/app/request-owner.ts";
 import { SseConnection } from "../../src/app/sse-connection.ts";
 import { StreamSession } from "../../src/app/stream-session.ts";
 import type { SourceItem } from "../../src/app/stream-source.ts";
@@ -29,6 +30,8 @@ function manualSource() {
   };
 }
 
+const timers = { setInterval: () => 0, clearInterval() {} };
+
 describe("StreamSession (troupe's dialect)", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
@@ -40,10 +43,12 @@ describe("StreamSession (troupe's dialect)", () => {
       dialect: "troupe",
       replayLimit: 16,
       resumeWindow: 60_000,
+      slowReaderTimeout: 0,
+      timers,
+      owner: RequestOwner.issue(undefined).owner,
       hooks: { onEvent() {}, onEnd() {} },
     });
     const socket = new FakeResponse();
-    const timers = { setInterval: () => 0, clearInterval() {} };
     session.attach(new SseConnection(socket as unknown as ServerResponse, {}, 0, timers));
     const running = session.run();
     await vi.advanceTimersByTimeAsync(0);

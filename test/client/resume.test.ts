@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   ConnectionError,
   HttpError,
+  ReaderReplacedError,
   ReplayUnavailableError,
   stream,
   UnexpectedResponseError,
@@ -26,12 +27,12 @@ async function dropAfter(exchange: Exchange, bytes: string): Promise<void> {
 }
 
 describe("resuming a dropped stream", () => {
-  it("reconnects with Last-Event-ID after the server's retry delay, without a duplicated or lost event", async () => {
+  it("reconnects with Last-Event-ID and the resume token after the server's retry delay, without a duplicated or lost event", async () => {
     const clock = new ManualClock();
     const s = createStream<number, string>(server.url, { path: "/gen?mode=fast" }, { clock });
     const results = collect(s);
     const first = await server.next();
-    await first.open("req-r");
+    await first.open("req-r", { "troupe-resume-token": "token-of-req-r" });
     await dropAfter(
       first,
       `retry: 2500\n\n${event("started", {})}${event("result", 1, 1)}${event("result", 2, 2)}event: result\nid: 3\ndata: 3`,
@@ -48,6 +49,7 @@ describe("resuming a dropped stream", () => {
     expect(url.searchParams.get("requestId")).toBe("req-r");
     expect(second.headers["last-event-id"]).toBe("2");
     expect(second.headers["troupe-dialect"]).toBe("troupe");
+    expect(second.headers["troupe-resume-token"]).toBe("token-of-req-r");
     await second.open("req-r");
     // A server that replays one event too many: the client skips what it already has.
     await second.write(
@@ -150,6 +152,54 @@ describe("resuming a dropped stream", () => {
       code: "REQUEST_NOT_FOUND",
       requestId: "req-404",
     });
+  });
+
+  it("stops at a 403 FORBIDDEN answer to the resume, without retrying it", async () => {
+    const s = stream(server.url, { reconnect: { attempts: 5, delay: 0 } });
+    const final = s.done();
+    const first = await server.next();
+    await first.open("req-403", { "troupe-resume-token": "token-of-req-403" });
+    await dropAfter(first, `retry: 0\n\n${event("result", 1, 1)}`);
+    const second = await server.next();
+    second.json(403, { error: { code: "FORBIDDEN", message: "someone else's" } });
+    await expect(final).rejects.toMatchObject({
+      name: "HttpError",
+      status: 403,
+      code: "FORBIDDEN",
+      requestId: "req-403",
+    });
+    // The cancel that follows a failure carries the token; no second resume was tried.
+    const cancel = await server.next();
+    expect([cancel.method, cancel.url]).toEqual(["DELETE", "/requests/req-403"]);
+    expect(cancel.headers["troupe-resume-token"]).toBe("token-of-req-403");
+  });
+
+  it("stops with READER_REPLACED when its owner resumed the stream elsewhere, neither resuming nor cancelling it", async () => {
+    const s = stream(server.url, { reconnect: { attempts: 5, delay: 0 } });
+    const final = s.done();
+    const first = await server.next();
+    await first.open("req-moved", { "troupe-resume-token": "token-of-req-moved" });
+    await first.write(
+      `retry: 0\n\n${event("result", 1, 1)}${event("error", {
+        error: {
+          name: "ReaderReplacedError",
+          code: "READER_REPLACED",
+          message: "resumed on another connection",
+          requestId: "req-moved",
+        },
+        fatal: false,
+      })}`,
+    );
+    first.end();
+    const error = await final.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReaderReplacedError);
+    expect(error).toMatchObject({ code: "READER_REPLACED", requestId: "req-moved", status: 200 });
+    // The next request the server sees is the probe: no resume, no DELETE.
+    const probe = fetch(`${server.url}/probe`);
+    const next = await server.next();
+    expect(next.url).toBe("/probe");
+    next.json(200, {});
+    await probe;
   });
 
   it("fails with CONNECTION_FAILED at once when reconnect is off", async () => {
