@@ -1,9 +1,10 @@
 import { runnersOf } from "./runners-of.ts";
 
 /**
- * The base class of a troupe app: `setup()` once before the server listens (start runners
- * there), `teardown()` once after it stopped (stop them). Methods marked with `@endpoint` are
- * its routes. The counterpart of `fal.App`.
+ * The base class of a troupe app: `setup()` once before the server accepts requests (start
+ * runners there; the port is open meanwhile, for the health probes), `teardown()` once after it
+ * stopped (stop them). Methods marked with `@endpoint` are its routes. The counterpart of
+ * `fal.App`.
  *
  * @example
  * ```ts

@@ -1,15 +1,35 @@
-import { healthReport } from "./health.ts";
+import { type Probe, probeStatusCode, serverHealth } from "./health.ts";
 import type { HttpServer } from "./http-server.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { ServerContext } from "./server-context.ts";
 
-/** `GET /health`, `GET /openapi.json` and `GET /metrics`. */
-export function registerBuiltinRoutes(server: HttpServer, context: ServerContext): void {
-  server.get("/health", async (_request, reply) => {
-    const report = healthReport(context.runners());
-    const status = context.closing() ? "failed" : report.status;
-    return reply.code(status === "ready" ? 200 : 503).send({ ...report, status });
-  });
+/**
+ * `GET /health` (the full report), `GET /health/live` and `GET /health/ready` (`{status}`, for
+ * Kubernetes' probes), `GET /openapi.json` and `GET /metrics`. `setUp` says whether the app's
+ * `setup()` has finished: until then every probe says `starting`.
+ */
+export function registerBuiltinRoutes(
+  server: HttpServer,
+  context: ServerContext,
+  setUp: () => boolean,
+): void {
+  const health = () =>
+    serverHealth(context.runners(), { setUp: setUp(), closing: context.closing() });
+  const probe = (kind: Probe) =>
+    server.get(`/health${kind === "health" ? "" : `/${kind}`}`, async (request, reply) => {
+      const report = health();
+      // When keys are set the probes are open to all, but only a caller with a key learns
+      // which runners and ranks the app has.
+      const full =
+        kind === "health" &&
+        (context.options.auth === undefined || context.principals.has(request.raw));
+      return reply
+        .code(probeStatusCode(kind, report.status))
+        .send(full ? report : { status: report.status });
+    });
+  probe("health");
+  probe("live");
+  probe("ready");
   const document = openApiDocument(context.title, context.endpoints);
   server.get("/openapi.json", async (_request, reply) => reply.send(document));
   server.get("/metrics", async (_request, reply) =>

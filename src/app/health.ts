@@ -16,6 +16,17 @@ export interface HealthReport {
   }[];
 }
 
+/** The probes troupe serves: the full report, liveness and readiness. */
+export type Probe = "health" | "live" | "ready";
+
+/** Where the server is in its life, beside its runners' states. */
+export interface ServerPhase {
+  /** Whether the app's `setup()` has finished. */
+  readonly setUp: boolean;
+  /** Whether `close()` began. */
+  readonly closing: boolean;
+}
+
 /** The app's health from its runners': the worst of them wins. */
 export function healthReport(runners: ReturnType<typeof runnersOf>): HealthReport {
   const states = runners.map(({ runner }) => runner.state);
@@ -37,4 +48,30 @@ export function healthReport(runners: ReturnType<typeof runnersOf>): HealthRepor
       ranks: runner.ranks,
     })),
   };
+}
+
+/**
+ * The server's health: `starting` until `setup()` has finished (an app whose runners start
+ * there has none to report yet), `failed` once it shuts down, its runners' health otherwise.
+ */
+export function serverHealth(
+  runners: ReturnType<typeof runnersOf>,
+  phase: ServerPhase,
+): HealthReport {
+  const report = healthReport(runners);
+  if (phase.closing) return { ...report, status: "failed" };
+  if (!phase.setUp) return { ...report, status: "starting" };
+  return report;
+}
+
+/**
+ * A probe's HTTP status, by Kubernetes' conventions: readiness (and the full report) is 200 only
+ * when the app is `ready`, so no traffic is sent while runners start or restart; liveness is 200
+ * while the server serves, starting and restarting included, and 503 only once it is `failed`
+ * (a runner gave up restarting, or the server shuts down), where restarting the process is the
+ * cure.
+ */
+export function probeStatusCode(probe: Probe, status: HealthStatus): 200 | 503 {
+  if (probe === "live") return status === "failed" ? 503 : 200;
+  return status === "ready" ? 200 : 503;
 }

@@ -111,6 +111,8 @@ function allowedMethods(endpoints: readonly EndpointDefinition[]): (path: string
   const exact = new Map<string, string[]>([
     ["/", ["GET", "HEAD"]],
     ["/health", ["GET", "HEAD"]],
+    ["/health/live", ["GET", "HEAD"]],
+    ["/health/ready", ["GET", "HEAD"]],
     ["/openapi.json", ["GET", "HEAD"]],
     ["/metrics", ["GET", "HEAD"]],
   ]);

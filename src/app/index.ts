@@ -24,7 +24,7 @@ export {
 } from "./errors.ts";
 export type { HealthReport, HealthStatus } from "./health.ts";
 export { STREAMING_EXTENSION } from "./openapi.ts";
-export type { ServeOptions } from "./options.ts";
+export type { ServeOptions, ServerAddress } from "./options.ts";
 export { type ServerHandle, serve } from "./serve.ts";
 export type { HeartbeatTimers } from "./sse-connection.ts";
 export { StreamingResponse, type StreamingResponseOptions } from "./streaming-response.ts";

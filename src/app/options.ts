@@ -67,6 +67,18 @@ export interface ServeOptions {
   readonly slowReaderTimeout?: number;
   /** The timers heartbeats use (tests pass fakes). @default the global ones */
   readonly timers?: HeartbeatTimers;
+  /**
+   * Called once the port is open, while `setup()` still runs (the probes answer `starting`).
+   * Without it, `serve()` logs one info line `listening` with the url instead.
+   */
+  readonly onListening?: (address: ServerAddress) => void;
+}
+
+/** Where a server listens, as {@link ServeOptions.onListening} is told. */
+export interface ServerAddress {
+  /** `http://host:port`. */
+  readonly url: string;
+  readonly port: number;
 }
 
 /** What an {@link AuthOption.verify} check is given: the request as it arrived. */

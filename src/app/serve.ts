@@ -1,11 +1,12 @@
 import { pino } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
+import { show } from "../runner/options.ts";
 import type { App, AppClass } from "./app.ts";
 import { registerBuiltinRoutes } from "./builtin-routes.ts";
 import { type EndpointDefinition, endpointsOf } from "./endpoint.ts";
 import { registerEndpoints } from "./endpoint-routes.ts";
-import { ShuttingDownError } from "./errors.ts";
-import { createHttpServer } from "./http-server.ts";
+import { ShuttingDownError, UnavailableError } from "./errors.ts";
+import { createHttpServer, type HttpServer } from "./http-server.ts";
 import { IdleConnections } from "./idle-connections.ts";
 import { ServerMetrics } from "./metrics.ts";
 import { type ResolvedServeOptions, resolveServeOptions, type ServeOptions } from "./options.ts";
@@ -14,7 +15,10 @@ import type { ServerContext } from "./server-context.ts";
 import { SessionRegistry } from "./session-registry.ts";
 import { registerRequestRoutes } from "./stream-routes.ts";
 
-/** A running server, from {@link serve}. */
+/**
+ * A running server, from {@link serve}. By the time you hold one, the app's `setup()` has
+ * finished and the probes say `ready`; the port was open before that (see {@link serve}).
+ */
 export interface ServerHandle extends AsyncDisposable {
   /** `http://host:port`, ready for `fetch`. */
   readonly url: string;
@@ -30,11 +34,25 @@ export interface ServerHandle extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const BUILTIN_PATHS = new Set(["/health", "/openapi.json", "/metrics"]);
+/** The paths troupe serves itself, which no endpoint may take. */
+const BUILTIN_PATHS = new Set([
+  "/health",
+  "/health/live",
+  "/health/ready",
+  "/openapi.json",
+  "/metrics",
+]);
 
 /**
- * Constructs `AppClass`, runs its `setup()`, then serves its endpoints over HTTP
- * (docs/protocol.md). If `setup()` throws, `teardown()` runs and `serve` rejects.
+ * Constructs `AppClass`, opens the port, runs the app's `setup()`, and resolves once `setup()`
+ * has finished: the server is ready (docs/protocol.md).
+ *
+ * The port opens first, so that a platform's probes reach the server while `setup()` starts
+ * the runners (which may load models for minutes): meanwhile `/health` and `/health/ready`
+ * answer 503 `starting`, `/health/live` 200, and the app's endpoints 503 `UNAVAILABLE`.
+ * `onListening` is told when the port is open. If `setup()` throws, the port is closed,
+ * `teardown()` runs (and any runner left running is stopped) and `serve` rejects with
+ * `setup()`'s error.
  *
  * @example
  * ```ts
@@ -48,20 +66,42 @@ const BUILTIN_PATHS = new Set(["/health", "/openapi.json", "/metrics"]);
  */
 export async function serve(AppClass: AppClass, options: ServeOptions = {}): Promise<ServerHandle> {
   const resolved = resolveServeOptions(options);
+  const onListening = checkOnListening(options.onListening);
   const app = new AppClass();
   const endpoints = checkEndpoints(endpointsOf(app));
+  let setUp = false;
+  let setupSettled: Promise<unknown> = Promise.resolve();
+  const started = await listen(app, AppClass.name || "troupe app", endpoints, resolved, {
+    setUp: () => setUp,
+    setupSettled: () => setupSettled,
+  });
+  const { handle, context } = started;
+  if (onListening === undefined) context.logger.info({ url: handle.url }, "listening");
+  else onListening({ url: handle.url, port: handle.port });
+  const setup = (async () => app.setup())();
+  setupSettled = setup.catch(() => {});
   try {
-    await app.setup();
+    await setup;
   } catch (error) {
-    await app.teardown().catch(() => {});
+    await handle.close().catch((closeError: unknown) => {
+      context.logger.error({ err: closeError }, "teardown() after a failed setup() failed");
+    });
     throw error;
   }
-  try {
-    return await listen(app, AppClass.name || "troupe app", endpoints, resolved);
-  } catch (error) {
-    await app.teardown().catch(() => {});
-    throw error;
+  if (context.closing()) {
+    // A signal (`handleSignals`) came while setup() ran: the server is closing, not ready.
+    await handle.close();
+    throw new ShuttingDownError("The server was closed before setup() finished");
   }
+  setUp = true;
+  return handle;
+}
+
+function checkOnListening(value: unknown): ServeOptions["onListening"] {
+  if (value === undefined || typeof value === "function") {
+    return value as ServeOptions["onListening"];
+  }
+  throw new InvalidArgumentError(`Expected \`onListening\` to be a function, got ${show(value)}`);
 }
 
 function checkEndpoints(endpoints: readonly EndpointDefinition[]): readonly EndpointDefinition[] {
@@ -76,12 +116,19 @@ function checkEndpoints(endpoints: readonly EndpointDefinition[]): readonly Endp
   return endpoints;
 }
 
+/** Where `setup()` is: whether it finished, and a promise that settles when it does. */
+interface SetupProgress {
+  readonly setUp: () => boolean;
+  readonly setupSettled: () => Promise<unknown>;
+}
+
 async function listen(
   app: App,
   title: string,
   endpoints: readonly EndpointDefinition[],
   options: ResolvedServeOptions,
-): Promise<ServerHandle> {
+  progress: SetupProgress,
+): Promise<{ handle: ServerHandle; context: ServerContext }> {
   let closing: Promise<void> | undefined;
   const runners = () => runnersOf(app);
   const context: ServerContext = {
@@ -89,7 +136,8 @@ async function listen(
     title,
     endpoints,
     options,
-    logger: options.logger ?? pino({ name: "troupe" }),
+    // A child of the caller's logger, so that its level can be raised around listen() alone.
+    logger: (options.logger ?? pino({ name: "troupe" })).child({}),
     metrics: new ServerMetrics(runners),
     sessions: new SessionRegistry(),
     inflight: new Map(),
@@ -101,10 +149,11 @@ async function listen(
   };
   const server = createHttpServer(context);
   const connections = new IdleConnections(server.server);
+  server.addHook("onRequest", refuseUntilSetUp(progress.setUp));
   registerEndpoints(server, context);
   registerRequestRoutes(server, context);
-  registerBuiltinRoutes(server, context);
-  await server.listen({ port: options.port, host: options.host });
+  registerBuiltinRoutes(server, context, progress.setUp);
+  await listenQuietly(server, context, options);
   const address = server.server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -118,6 +167,8 @@ async function listen(
     connections.closeAll();
     await stopped;
     context.sessions.clearTimers();
+    // teardown() undoes what setup() did: never while setup() still runs (a signal during it).
+    await progress.setupSettled();
     try {
       await app.teardown();
     } finally {
@@ -150,6 +201,39 @@ async function listen(
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   }
-  context.logger.info({ url }, "listening");
-  return { url, port, app, close, [Symbol.asyncDispose]: close };
+  return { handle: { url, port, app, close, [Symbol.asyncDispose]: close }, context };
+}
+
+/**
+ * Opens the port without fastify's own "Server listening at" lines (one per interface when
+ * bound to 0.0.0.0): serve() logs one line of its own, or leaves it to `onListening`.
+ */
+async function listenQuietly(
+  server: HttpServer,
+  context: ServerContext,
+  options: ResolvedServeOptions,
+): Promise<void> {
+  const level = context.logger.level;
+  context.logger.level = "silent";
+  try {
+    await server.listen({ port: options.port, host: options.host });
+  } finally {
+    context.logger.level = level;
+  }
+}
+
+/**
+ * An `onRequest` hook: while `setup()` runs, the app's routes (endpoints, resume, cancel)
+ * answer 503 `UNAVAILABLE`; troupe's own GET routes (the probes, `/openapi.json`, `/metrics`,
+ * the playground) and unknown paths (404/405) answer as usual.
+ */
+function refuseUntilSetUp(setUp: () => boolean) {
+  return async (request: { method: string; routeOptions: { url?: string } }): Promise<void> => {
+    if (setUp()) return;
+    const route = request.routeOptions.url;
+    if (route === undefined) return;
+    const readOnly = request.method === "GET" || request.method === "HEAD";
+    if (readOnly && (route === "/" || BUILTIN_PATHS.has(route))) return;
+    throw new UnavailableError("The app is starting: its setup() has not finished");
+  };
 }

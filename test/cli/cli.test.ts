@@ -256,9 +256,10 @@ describe("troupe run", () => {
     expect(called.stdout.text).toBe('{"greeting":"hello troupe"}\n');
     controller.abort();
     expect(await served.code).toBe(0);
-    // The server's logs go to stderr: stdout has the URL alone.
+    // The server's logs go to stderr: stdout has the URL alone, and it is the one listening line.
     expect(served.stdout.text).toBe(`Listening on ${url}\n`);
-    expect(served.stderr.text).toMatch(/"msg":"listening"/);
+    expect(served.stderr.text).toMatch(/"msg":"request completed"/);
+    expect(served.stderr.text).not.toMatch(/listening/i);
     await expect(fetch(url)).rejects.toThrow();
   });
 
