@@ -93,6 +93,11 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
   private currentState: RunnerState = "idle";
   private spec: RankGroupSpec | undefined;
   private group: RankGroup | undefined;
+  /**
+   * Resolves once every rank of the groups that broke has exited: no new group starts, and no
+   * stop resolves, before that (a rank never outlives its group into the next one).
+   */
+  private retired: Promise<void> = Promise.resolve();
   private generation = 0;
   private restartAttempts = 0;
   /** `scheduler.succeeded` when the group became ready: more since then proves it was healthy. */
@@ -249,7 +254,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       case "failed":
         this.currentState = "restarting";
         this.restartAttempts = 0;
-        void this.restartLoop(undefined, 0);
+        void this.restartLoop(0);
         return this.waitForReady();
       case "idle":
         throw new RunnerStateError(ErrorCode.NOT_STARTED, "Call start() before ensureAlive()");
@@ -348,6 +353,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     if (this.group !== group || this.currentState !== "ready") return;
     this.log.failure(error);
     this.group = undefined;
+    this.retire(group);
     // The running request waits for the group's last words if no rank has said it began it.
     this.scheduler.detach(error, group.exited());
     // A group that served a request was healthy: its failure starts the count of restarts anew.
@@ -357,12 +363,13 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
       return;
     }
     this.currentState = "restarting";
-    void this.restartLoop(group, this.restartAttempts);
+    void this.restartLoop(this.restartAttempts);
   }
 
-  private async restartLoop(old: RankGroup | undefined, attempts: number): Promise<void> {
+  private async restartLoop(attempts: number): Promise<void> {
     const { initialDelay, factor, maxDelay, maxAttempts } = this.options.restart;
-    await old?.exited();
+    // Also after ensureAlive(), which may come before the group that broke has exited.
+    await this.retired;
     for (let attempt = attempts; ; attempt++) {
       this.restartAttempts = attempt + 1;
       try {
@@ -406,9 +413,17 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     this.rejectReadyWaiters(error);
     const group = this.group;
     if (group !== undefined && previous !== "idle") await group.stop(timeout);
+    // A group that broke just before (its ranks killed, the restart not begun) is exiting still.
+    await this.retired;
     this.scheduler.detach(error);
     this.group = undefined;
     this.currentState = "stopped";
+  }
+
+  /** Counts `group`'s ranks among those that must have exited before the next group starts. */
+  private retire(group: RankGroup): void {
+    const before = this.retired;
+    this.retired = Promise.all([before, group.exited()]).then(() => {});
   }
 
   private waitForReady(): Promise<void> {

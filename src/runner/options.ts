@@ -163,7 +163,7 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
     workerUrl,
     worldSize,
     cwd,
-    env: { ...(options.env ?? {}) },
+    env: resolveEnv(options.env),
     gpus,
     masterAddr: options.masterAddr ?? "127.0.0.1",
     masterPort,
@@ -176,6 +176,32 @@ export function resolveRunnerOptions(options: DistributedRunnerOptions): Resolve
     collectiveTimeout,
     logger: options.logger,
   };
+}
+
+/**
+ * A copy of `env`, checked as a process's environment must be: a NUL byte in a name or value
+ * would make starting a rank throw, after the ranks before it were started.
+ */
+function resolveEnv(
+  env: DistributedRunnerOptions["env"],
+): Readonly<Record<string, string | undefined>> {
+  if (env === undefined) return {};
+  if (env === null || typeof env !== "object") {
+    throw new InvalidArgumentError(`Expected \`env\` to be an object, got ${show(env)}`);
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (name === "" || name.includes("=") || name.includes("\0")) {
+      throw new InvalidArgumentError(
+        `Expected \`env\` to hold environment variable names, got ${show(name)}`,
+      );
+    }
+    if (value !== undefined && (typeof value !== "string" || value.includes("\0"))) {
+      throw new InvalidArgumentError(
+        `Expected \`env.${name}\` to be a string without NUL bytes (or undefined), got ${show(value)}`,
+      );
+    }
+  }
+  return { ...env };
 }
 
 function resolveWorker(worker: URL | string | undefined, cwd: string): string {
@@ -214,7 +240,7 @@ function resolveGpus(
   const ids = gpus.map((id, i) => {
     if (
       (typeof id === "number" && Number.isInteger(id) && id >= 0) ||
-      (typeof id === "string" && id !== "")
+      (typeof id === "string" && id !== "" && !id.includes("\0"))
     ) {
       return String(id);
     }

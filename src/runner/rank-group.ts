@@ -12,7 +12,7 @@ import {
 } from "../errors.ts";
 import { deferred, quiet } from "../internal/deferred.ts";
 import type { RankConfig, RankMessage, RunnerMessage } from "../ipc/messages.ts";
-import type { RankChannel } from "./channel.ts";
+import { closeChannel, type RankChannel } from "./channel.ts";
 import { type RankExit, RankProcess } from "./rank-process.ts";
 import type { RunnerLog } from "./runner-log.ts";
 
@@ -117,6 +117,7 @@ export class RankGroup {
       else base[key] = value;
     }
     const ranks: RankProcess[] = [];
+    let unstarted: WorkerExitedError | undefined;
     for (let rank = 0; rank < spec.worldSize; rank++) {
       const gpu = options.gpus[rank];
       const env: NodeJS.ProcessEnv = {
@@ -128,19 +129,33 @@ export class RankGroup {
         MASTER_ADDR: spec.masterAddr,
         MASTER_PORT: String(options.store.port),
         TROUPE_DEVICE: gpu === undefined ? "cpu" : "cuda:0",
+        // The rank exits at once if its parent is not this process (see worker/entry.ts).
+        TROUPE_RUNNER_PID: String(process.pid),
       };
       if (gpu !== undefined) env.CUDA_VISIBLE_DEVICES = gpu;
       else if (options.hideGpus) env.CUDA_VISIBLE_DEVICES = "";
-      const process_ = new RankProcess({
-        rank,
-        entry: spec.entry,
-        nodeArgs: spec.nodeArgs,
-        cwd: spec.cwd,
-        env,
-        channel: options.channels[rank] as RankChannel,
-        onMessage: (message) => this.receive(rank, message),
-        onProtocolError: (error) => this.onProtocolError(rank, error),
-      });
+      let process_: RankProcess;
+      try {
+        process_ = new RankProcess({
+          rank,
+          entry: spec.entry,
+          nodeArgs: spec.nodeArgs,
+          cwd: spec.cwd,
+          env,
+          channel: options.channels[rank] as RankChannel,
+          onMessage: (message) => this.receive(rank, message),
+          onProtocolError: (error) => this.onProtocolError(rank, error),
+        });
+      } catch (error) {
+        // The ranks before it run already: the group holds them and fails below, killing them,
+        // rather than throwing past them (they would wait for their missing peer, orphaned).
+        unstarted = new WorkerExitedError(
+          `Rank ${rank} could not be started: ${error instanceof Error ? error.message : String(error)}`,
+          { rank, cause: error },
+        );
+        for (const channel of options.channels.slice(rank + 1)) closeChannel(channel);
+        break;
+      }
       void process_.exited.then((exit) => this.onExit(rank, exit));
       process_.send({ t: "init", worker: spec.workerUrl, setup: spec.setup, config: spec.config });
       ranks.push(process_);
@@ -152,6 +167,7 @@ export class RankGroup {
       return options.store.close();
     });
     this.watchStart(spec.startTimeout, options.signal);
+    if (unstarted !== undefined) this.fail(unstarted);
   }
 
   get state(): GroupState {

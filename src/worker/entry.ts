@@ -2,7 +2,8 @@
  * The main file of every rank process. The runner starts it with torchrun's environment (RANK,
  * WORLD_SIZE, …) and a control channel on file descriptor 3; this file only wires that channel to
  * the rank's {@link RankSession}. When the channel closes (the runner is gone) the rank exits at
- * once, so a runner that dies leaves no orphans.
+ * once, so a runner that dies leaves no orphans; a rank busy in a loop then is ended by the
+ * parent-death signal the runner starts it with (runner/rank-process.ts).
  */
 import { Socket } from "node:net";
 import { encodeFrame } from "../ipc/control-frame.ts";
@@ -14,6 +15,11 @@ import { ResultSink } from "./result-sink.ts";
 
 const CHANNEL_FD = 3;
 const EMPTY = new Uint8Array(0);
+
+// setpriv sets the parent-death signal after the fork, so a runner that died before then sends
+// none; its rank then has another parent already, and leaves before doing anything.
+const runnerPid = process.env.TROUPE_RUNNER_PID;
+if (runnerPid !== undefined && process.ppid !== Number(runnerPid)) process.exit(0);
 
 const { rank } = rankIdentityFromEnv();
 const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
