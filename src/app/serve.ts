@@ -52,7 +52,8 @@ const BUILTIN_PATHS = new Set([
  * answer 503 `starting`, `/health/live` 200, and the app's endpoints 503 `UNAVAILABLE`.
  * `onListening` is told when the port is open. If `setup()` throws, the port is closed,
  * `teardown()` runs (and any runner left running is stopped) and `serve` rejects with
- * `setup()`'s error.
+ * `setup()`'s error. A signal (`handleSignals`) while `setup()` runs closes the port at once and
+ * runs `teardown()` once `setup()` has ended, never beside it.
  *
  * @example
  * ```ts

@@ -1,12 +1,15 @@
+import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { prettyLine } from "../../src/cli/log-format.ts";
 import { main } from "../../src/cli/program.ts";
-import { tempDir } from "../helpers.ts";
+import { isRunning, tempDir } from "../helpers.ts";
 import { FakeOutput } from "./fake-output.ts";
 
 const app = new URL("./fixtures/greeting-app.ts", import.meta.url).pathname;
+const executable = new URL("../../src/cli/main.ts", import.meta.url).pathname;
 const TIME = /^\d\d:\d\d:\d\d\.\d{3} /;
 
 /** `troupe run` in-process, stderr a terminal or not, until the returned `stop()`. */
@@ -173,5 +176,33 @@ describe("prettyLine", () => {
   it("passes a line that is not pino's JSON on as it is", () => {
     expect(prettyLine("plain words")).toBe("plain words\n");
     expect(prettyLine("42")).toBe("42\n");
+  });
+});
+
+describe("troupe run stopped while setup() runs", () => {
+  it("waits for setup() to end, then runs teardown(), stops the ranks and exits 0, never printing Listening", async () => {
+    const fixture = new URL("./fixtures/signal-in-setup-app.ts", import.meta.url).pathname;
+    const tsx = createRequire(import.meta.url).resolve("tsx");
+    const child = spawn(
+      process.execPath,
+      ["--import", tsx, executable, "run", fixture, "--port", "0", "--log-level", "debug"],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const stdout = new FakeOutput();
+    const stderr = new FakeOutput();
+    child.stdout.on("data", (chunk: Buffer) => stdout.write(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.write(chunk));
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    const [, url] = (await stderr.waitFor(/"url":"(http:\/\/[^"]+)","msg":"port open/)) as [
+      string,
+      string,
+    ];
+    const [, pids] = (await stderr.waitFor(/^ranks (\[.*\])$/m)) as [string, string];
+    const starting = await fetch(`${url}/health/ready`);
+    expect(await starting.json()).toEqual({ status: "starting" });
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stdout.text).toBe("");
+    for (const pid of JSON.parse(pids) as number[]) expect(isRunning(pid)).toBe(false);
   });
 });
