@@ -1,16 +1,19 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { InvalidArgumentError } from "../errors.ts";
 import { SseHeader } from "../events/sse-names.ts";
+import type { ServerContext } from "./server-context.ts";
 
 /**
  * Cross-origin access for browser clients on other origins (a page served elsewhere, or opened
- * from a file). `true` lets any origin call the app without credentials, as a public API does;
- * `{ origin }` names the origins allowed; `false` sends no CORS headers at all.
+ * from a file). `false` (the default) sends no CORS headers at all, so a page elsewhere can
+ * neither read an answer nor send anything but a "simple" request, which the server refuses
+ * (415: only JSON bodies are read); `{ origin }` names the origins allowed; `true` lets any
+ * origin call the app without credentials, as a public API does.
  */
 export type CorsOption = boolean | { readonly origin: string | readonly string[] };
 
-/** Request headers a browser may send: JSON bodies, the dialect, resume, request ids. */
-const ALLOWED_HEADERS = `content-type, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}, ${SseHeader.resumeToken}`;
+/** Request headers a browser may send: JSON bodies, the dialect, resume, request ids, API keys. */
+const ALLOWED_HEADERS = `content-type, authorization, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}, ${SseHeader.resumeToken}`;
 /** Response headers a page on another origin may read: the request ids and the dialect served. */
 const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}, ${SseHeader.resumeToken}`;
 const ALLOWED_METHODS = "GET, HEAD, POST, DELETE, OPTIONS";
@@ -47,23 +50,30 @@ export function corsHeaders(
 
 /**
  * An `onRequest` hook: adds the CORS headers to every response, and answers a preflight
- * (`OPTIONS` with `Access-Control-Request-Method`) itself with 204.
+ * (`OPTIONS` with `Access-Control-Request-Method`) from an allowed origin itself with 204. Any
+ * other preflight goes on like any request (a key is needed when keys are set; then 405), and
+ * carries no allow headers, so the browser refuses the request it asked about.
+ * `cors: true` is logged as a warning when the server is built: any page may call the app.
  */
-export function corsHook(option: CorsOption) {
+export function corsHook(context: ServerContext) {
+  const option = context.options.cors;
+  if (option === true) {
+    context.logger.warn(
+      "cors: true lets a page on any origin call this server and read its answers; name the origins with cors: { origin: [...] } instead",
+    );
+  }
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const headers = corsHeaders(option, request.headers.origin);
     reply.headers(headers);
     const preflight =
       request.method === "OPTIONS" &&
       request.headers["access-control-request-method"] !== undefined;
-    if (!preflight || option === false) return;
-    if (headers["access-control-allow-origin"] !== undefined) {
-      reply.headers({
-        "access-control-allow-methods": ALLOWED_METHODS,
-        "access-control-allow-headers": ALLOWED_HEADERS,
-        "access-control-max-age": "600",
-      });
-    }
+    if (!preflight || headers["access-control-allow-origin"] === undefined) return;
+    reply.headers({
+      "access-control-allow-methods": ALLOWED_METHODS,
+      "access-control-allow-headers": ALLOWED_HEADERS,
+      "access-control-max-age": "600",
+    });
     await reply.code(204).send();
   };
 }

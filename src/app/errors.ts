@@ -219,3 +219,19 @@ export class ReaderReplacedError extends TroupeError {
     super(ErrorCode.READER_REPLACED, message, options);
   }
 }
+
+/** 403: the `Host` header names a host this server does not answer for (DNS rebinding). */
+export class HostNotAllowedError extends HttpError {
+  override name = "HostNotAllowedError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(403, ErrorCode.HOST_NOT_ALLOWED, message, options);
+  }
+}
+
+/** 401: API keys are set and the request carries none that is valid. */
+export class UnauthorizedError extends HttpError {
+  override name = "UnauthorizedError";
+  constructor(message: string, options?: TroupeErrorOptions) {
+    super(401, ErrorCode.UNAUTHORIZED, message, options);
+  }
+}

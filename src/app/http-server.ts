@@ -3,6 +3,7 @@ import type { IncomingMessage } from "node:http";
 import { performance } from "node:perf_hooks";
 import { fastify, LogController } from "fastify";
 import { REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
+import { authHook } from "./auth.ts";
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -13,6 +14,7 @@ import {
 import { corsHook } from "./cors.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { MethodNotAllowedError, NotFoundError } from "./errors.ts";
+import { hostCheckHook } from "./host-check.ts";
 import { httpFailure, sendError } from "./http-errors.ts";
 import { parseJsonBody } from "./json-body.ts";
 import { recordRequest } from "./request-outcome.ts";
@@ -70,7 +72,12 @@ export function createHttpServer(context: ServerContext) {
     reply.header(SseHeader.requestId, request.id);
     reply.header(SseHeader.falRequestId, request.id);
   });
-  server.addHook("onRequest", corsHook(context.options.cors));
+  // Refusals come in this order, each before any route: a foreign Host, then CORS (which
+  // answers an allowed preflight), then a missing key.
+  server.addHook("onRequest", hostCheckHook(context));
+  server.addHook("onRequest", corsHook(context));
+  const { auth } = context.options;
+  if (auth !== undefined) server.addHook("onRequest", authHook(context, auth));
   server.addHook("onResponse", async (request, reply) => {
     // A stream is recorded by its session when its request ends, with how it ended.
     if (context.streams.has(request.raw)) return;

@@ -136,7 +136,7 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     retry: nonNegativeNumber("retry", options.retry ?? 1000),
     logger: options.logger,
     handleSignals: options.handleSignals ?? false,
-    cors: checkCors(options.cors ?? true),
+    cors: checkCors(options.cors ?? false),
     allowedHosts: checkAllowedHosts(options.allowedHosts),
     auth: checkAuth(options.auth ?? keysFromEnvironment()),
     requestTimeout: positiveInteger("requestTimeout", options.requestTimeout ?? 30_000),

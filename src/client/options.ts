@@ -15,8 +15,14 @@ export interface RequestOptions<Input = unknown> {
   readonly input?: Input;
   /** Aborting it stops the request: the promise rejects with an AbortError and the server cancels. */
   readonly signal?: AbortSignal;
-  /** Extra request headers (an `Authorization` header, say). */
+  /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * The server's API key, sent as `Authorization: Key <apiKey>` (as fal's clients send theirs) on
+   * every request: the POST, each resume and the cancel. It replaces an `authorization` header
+   * in `headers`.
+   */
+  readonly apiKey?: string;
   /** The `fetch` to use. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
 }
@@ -84,9 +90,27 @@ export function resolveRequest(url: string, options: RequestOptions): ResolvedRe
   return {
     base: url.replace(/\/+$/, ""),
     body,
-    headers: options.headers ?? {},
+    headers: withApiKey(options.headers ?? {}, options.apiKey),
     fetch: fetchImpl,
   };
+}
+
+/** `headers` with `Authorization: Key <apiKey>` in place of any authorization header they have. */
+function withApiKey(
+  headers: Readonly<Record<string, string>>,
+  apiKey: string | undefined,
+): Readonly<Record<string, string>> {
+  if (apiKey === undefined) return headers;
+  // A key with a space or a control character would change the header's meaning, or be refused.
+  if (typeof apiKey !== "string" || !/^[\x21-\x7e]+$/.test(apiKey)) {
+    throw new InvalidArgumentError(
+      "Expected `apiKey` to be a non-empty string of printable ASCII without spaces",
+    );
+  }
+  const rest = Object.fromEntries(
+    Object.entries(headers).filter(([name]) => name.toLowerCase() !== "authorization"),
+  );
+  return { ...rest, authorization: `Key ${apiKey}` };
 }
 
 export function resolveTimeout(timeout: number | undefined): number | undefined {

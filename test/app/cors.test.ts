@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerHandle } from "../../src/app/index.ts";
 import { serve } from "../../src/app/index.ts";
-import ScenarioApp from "../fixtures/app/scenario-app.ts";
-import { parseHead, RawExchange, serveForTest } from "./helpers.ts";
+import CounterApp from "../fixtures/app/counter-app.ts";
+import { parseHead, RawExchange, recordingPino, serveForTest } from "./helpers.ts";
 
 const ORIGIN = "http://page.example";
 
 function preflight(server: ServerHandle, origin: string): Promise<Response> {
-  return fetch(`${server.url}/items`, {
+  return fetch(`${server.url}/stream`, {
     method: "OPTIONS",
     headers: {
       origin,
@@ -17,12 +17,51 @@ function preflight(server: ServerHandle, origin: string): Promise<Response> {
   });
 }
 
-describe("CORS, on by default for any origin", () => {
+describe("CORS by default: off", () => {
   let server: ServerHandle;
   beforeAll(async () => {
-    server = await serveForTest(ScenarioApp);
+    server = await serveForTest(CounterApp);
   });
   afterAll(() => server.close());
+
+  it("sends no CORS headers to a page on another origin, and leaves its preflight unanswered", async () => {
+    const response = await preflight(server, ORIGIN);
+    expect(response.status).toBe(405);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    expect(response.headers.get("access-control-allow-methods")).toBeNull();
+
+    const exchange = await RawExchange.post(server, "/stream", { steps: 1 }, { origin: ORIGIN });
+    const { status, headers } = parseHead(await exchange.ended);
+    expect(status).toBe(200);
+    expect(headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("refuses a cross-origin 'simple' POST (text/plain, no preflight) before any handler runs", async () => {
+    const before = (server.app as CounterApp).calls;
+    const response = await fetch(`${server.url}/stream`, {
+      method: "POST",
+      headers: { origin: ORIGIN, "content-type": "text/plain" },
+      body: JSON.stringify({ steps: 1 }),
+    });
+    expect(response.status).toBe(415);
+    expect(response.headers.get("access-control-allow-origin")).toBeNull();
+    expect((server.app as CounterApp).calls).toBe(before);
+  });
+});
+
+describe("cors: true, any origin", () => {
+  let server: ServerHandle;
+  const log = recordingPino();
+  beforeAll(async () => {
+    server = await serveForTest(CounterApp, { cors: true, logger: log.logger });
+  });
+  afterAll(() => server.close());
+
+  it("is logged as a warning when the server starts", () => {
+    const warnings = log.lines.filter((line) => line.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toContain("cors: true lets a page on any origin call this server");
+  });
 
   it("answers a preflight with 204 and the methods and headers a troupe client sends", async () => {
     const response = await preflight(server, ORIGIN);
@@ -30,20 +69,22 @@ describe("CORS, on by default for any origin", () => {
     expect(response.headers.get("access-control-allow-origin")).toBe("*");
     expect(response.headers.get("access-control-allow-methods")).toContain("POST");
     expect(response.headers.get("access-control-allow-methods")).toContain("DELETE");
-    expect(response.headers.get("access-control-allow-headers")).toContain("troupe-dialect");
-    expect(response.headers.get("access-control-allow-headers")).toContain("last-event-id");
+    const allowed = response.headers.get("access-control-allow-headers");
+    expect(allowed).toContain("troupe-dialect");
+    expect(allowed).toContain("last-event-id");
+    expect(allowed).toContain("authorization");
   });
 
   it("puts the headers on JSON responses, and on the SSE head written after the hijack", async () => {
     const health = await fetch(`${server.url}/health`, { headers: { origin: ORIGIN } });
     expect(health.headers.get("access-control-allow-origin")).toBe("*");
-    expect(health.headers.get("access-control-expose-headers")).toBe(
-      "x-request-id, x-fal-request-id, troupe-dialect",
+    const exposed = health.headers.get("access-control-expose-headers")?.split(", ");
+    expect(exposed).toEqual(
+      expect.arrayContaining(["x-request-id", "x-fal-request-id", "troupe-dialect"]),
     );
 
-    const exchange = await RawExchange.post(server, "/items", { count: 1 }, { origin: ORIGIN });
-    const text = await exchange.ended;
-    const { status, headers } = parseHead(text);
+    const exchange = await RawExchange.post(server, "/stream", { steps: 1 }, { origin: ORIGIN });
+    const { status, headers } = parseHead(await exchange.ended);
     expect(status).toBe(200);
     expect(headers["access-control-allow-origin"]).toBe("*");
   });
@@ -56,40 +97,31 @@ describe("CORS, on by default for any origin", () => {
 
 describe("CORS limited to named origins", () => {
   let server: ServerHandle;
+  const log = recordingPino();
   beforeAll(async () => {
-    server = await serveForTest(ScenarioApp, { cors: { origin: [ORIGIN] } });
+    server = await serveForTest(CounterApp, { cors: { origin: [ORIGIN] }, logger: log.logger });
   });
   afterAll(() => server.close());
 
-  it("echoes an allowed origin, with Vary: origin", async () => {
+  it("echoes an allowed origin, with Vary: origin, and warns of nothing", async () => {
     const response = await preflight(server, ORIGIN);
     expect(response.status).toBe(204);
     expect(response.headers.get("access-control-allow-origin")).toBe(ORIGIN);
     expect(response.headers.get("vary")).toContain("origin");
+    expect(log.lines.filter((line) => line.level === 40)).toEqual([]);
   });
 
   it("gives any other origin no allow header, so the browser blocks it", async () => {
     const response = await preflight(server, "http://elsewhere.example");
-    expect(response.status).toBe(204);
+    expect(response.status).toBe(405);
     expect(response.headers.get("access-control-allow-origin")).toBeNull();
     expect(response.headers.get("access-control-allow-methods")).toBeNull();
   });
 });
 
-describe("cors: false", () => {
-  it("sends no CORS headers, and a preflight gets the 405 of an unknown method", async () => {
-    const server = await serveForTest(ScenarioApp, { cors: false });
-    try {
-      const response = await preflight(server, ORIGIN);
-      expect(response.status).toBe(405);
-      expect(response.headers.get("access-control-allow-origin")).toBeNull();
-    } finally {
-      await server.close();
-    }
-  });
-
+describe("cors option", () => {
   it("rejects a malformed cors option, naming it", async () => {
-    await expect(serve(ScenarioApp, { port: 0, cors: { origin: [] } })).rejects.toThrow(
+    await expect(serve(CounterApp, { port: 0, cors: { origin: [] } })).rejects.toThrow(
       "Expected `cors` to be a boolean or { origin: string | string[] }",
     );
   });

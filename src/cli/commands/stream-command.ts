@@ -1,12 +1,14 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { stream } from "../../client/index.ts";
+import { API_KEY_OPTION, apiKeyOption } from "../api-key.ts";
 import { type CliEnvironment, isInteractive } from "../environment.ts";
 import { type EventPrinter, jsonLinesPrinter, terminalPrinter } from "../event-printer.ts";
 import { parseInput, parseTimeout } from "../parse-input.ts";
 import { saveImages } from "../save-images.ts";
 
 interface StreamFlags {
+  readonly apiKey?: string;
   readonly input?: string;
   readonly path: string;
   readonly out?: string;
@@ -35,6 +37,7 @@ export function addStreamCommand(
       "where to save images found in events (default: the current directory)",
     )
     .option("-t, --timeout <ms>", "fail when no byte arrives for this long", parseTimeout)
+    .option(...API_KEY_OPTION)
     .action(async (url: string, flags: StreamFlags) => {
       const input = parseInput(flags.input);
       const cwd = environment.cwd ?? process.cwd();
@@ -46,6 +49,7 @@ export function addStreamCommand(
       const s = stream(url, {
         input,
         path: flags.path,
+        ...apiKeyOption(flags, environment),
         ...(flags.timeout === undefined ? {} : { timeout: flags.timeout }),
         ...(environment.signal === undefined ? {} : { signal: environment.signal }),
       });
