@@ -26,7 +26,9 @@ main { display: grid; grid-template-columns: minmax(280px, 1fr) minmax(320px, 1.
 .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 16px; min-width: 0; }
 .muted, .hint { color: var(--muted); }
 label { display: block; font-weight: 600; margin-bottom: 4px; }
-select, input[type="text"], input[type="number"], textarea {
+#key-form { margin: 16px 20px 0; max-width: 520px; }
+#key-form .actions { margin-top: 8px; }
+select, input[type="text"], input[type="number"], input[type="password"], textarea {
   width: 100%; padding: 6px 8px; border: 1px solid var(--line); border-radius: 6px;
   background: var(--bg); color: var(--fg); font: inherit;
 }

@@ -3,7 +3,9 @@ import { PAGE_STYLE } from "./page-style.ts";
 
 export interface PlaygroundOptions {
   /**
-   * The page's title and heading.
+   * The page's title and heading. Without one the page shows the app's own (`info.title` of
+   * `/openapi.json`) once it has read it: the shell a server with API keys sends to a browser
+   * that has not given one yet names nothing of the app.
    * @default "troupe playground"
    */
   readonly title?: string;
@@ -19,7 +21,8 @@ if (/<\/style/i.test(PAGE_STYLE)) {
  * The playground: one self-contained HTML page (inline style and script, nothing fetched but the
  * app's own `/openapi.json` and endpoints) that lists the app's endpoints, builds a form from the
  * selected one's input schema, runs it, and shows progress, previews, events, the result and
- * errors as they stream in, with `troupe/client`. The server answers `GET /` with it. Its script
+ * errors as they stream in, with `troupe/client`. The server answers `GET /` with it. When the
+ * server wants an API key, the page asks for one and keeps it for the tab (sessionStorage). Its script
  * is page/main.ts, bundled (see page-script.ts); the first call may bundle it, later ones reuse it.
  *
  * @example
@@ -39,7 +42,15 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
-<header><h1>${title}</h1>${subtitle}</header>
+<header data-titled="${options.title === undefined ? "false" : "true"}"><h1 id="title">${title}</h1>${subtitle}</header>
+<form id="key-form" class="panel" data-testid="key-form" hidden>
+<label for="api-key">API key</label>
+<p id="key-message" class="hint" data-testid="key-message"></p>
+<div class="actions">
+<input id="api-key" data-testid="api-key" type="password" autocomplete="off" spellcheck="false">
+<button type="submit" data-testid="key-submit">Use key</button>
+</div>
+</form>
 <main>
 <section class="panel" aria-labelledby="input-heading">
 <h2 id="input-heading">Input</h2>

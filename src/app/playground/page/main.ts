@@ -4,7 +4,9 @@
  * and shows what comes back.
  */
 import { isAbortError, RequestError } from "../../../client/index.ts";
+import { askForApiKey, keepApiKey, keyHeaders, storedApiKey } from "./api-key.ts";
 import { el } from "./el.ts";
+import { isRecord } from "./is-record.ts";
 import { listEndpoints, type PlaygroundEndpoint } from "./list-endpoints.ts";
 import { OutputPanel } from "./output-panel.ts";
 import { type PageElements, pageElements } from "./page-elements.ts";
@@ -16,6 +18,8 @@ const panel = new OutputPanel(ui, location.href);
 let endpoints: PlaygroundEndpoint[] = [];
 let form: SchemaForm | undefined;
 let active: AbortController | undefined;
+/** The server's API key, once the page knows the server wants one and the user gave it. */
+let apiKey: string | undefined;
 
 function selectEndpoint(doc: unknown, index: number): void {
   const endpoint = endpoints[index];
@@ -63,7 +67,7 @@ async function runSelected(): Promise<void> {
   ui.cancel.disabled = false;
   ui.endpoint.disabled = true;
   try {
-    const request = { endpoint, body, panel, signal: controller.signal };
+    const request = { endpoint, body, panel, signal: controller.signal, apiKey };
     await (endpoint.streaming ? runStreaming(request) : runOnce(request));
   } catch (error) {
     if (controller.signal.aborted && isAbortError(error)) panel.setStatus("cancelled");
@@ -83,17 +87,56 @@ function cancel(): void {
   active.abort();
 }
 
+/**
+ * The app's OpenAPI document. A 401 means the server wants an API key: the page asks for one
+ * (again, if the kept or typed one is refused) and keeps the one that works.
+ */
+async function loadDocument(): Promise<unknown> {
+  let key = storedApiKey();
+  for (;;) {
+    const response = await fetch("/openapi.json", {
+      headers: { accept: "application/json", ...keyHeaders(key) },
+    });
+    if (response.status === 401) {
+      keepApiKey(undefined);
+      panel.setStatus("needs-key");
+      key = await askForApiKey(
+        ui,
+        key === undefined
+          ? "This server needs an API key."
+          : "The server refused that key; try another.",
+      );
+      panel.setStatus("loading");
+      continue;
+    }
+    if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
+    keepApiKey(key);
+    apiKey = key;
+    return await response.json();
+  }
+}
+
+/** The app's title from its document, for a page the server sent without it (see api-key.ts). */
+function showAppTitle(doc: unknown): void {
+  const title = isRecord(doc) && isRecord(doc.info) ? doc.info.title : undefined;
+  if (ui.header.dataset.titled !== "false" || typeof title !== "string" || title === "") return;
+  const subtitle = el("span", { class: "muted" }, document.title);
+  ui.title.textContent = title;
+  ui.title.after(" ", subtitle);
+  document.title = title;
+  ui.header.dataset.titled = "true";
+}
+
 async function start(): Promise<void> {
   panel.setStatus("loading");
   let doc: unknown;
   try {
-    const response = await fetch("/openapi.json", { headers: { accept: "application/json" } });
-    if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
-    doc = await response.json();
+    doc = await loadDocument();
   } catch (error) {
     showFailure(error, "OPENAPI_UNAVAILABLE");
     return;
   }
+  showAppTitle(doc);
   endpoints = listEndpoints(doc);
   ui.endpoint.textContent = "";
   endpoints.forEach((endpoint, i) => {

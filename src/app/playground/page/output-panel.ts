@@ -12,6 +12,7 @@ import {
 /** What the page shows of a run, as `data-status` says it (the browser tests wait on it). */
 export type RunStatus =
   | "loading"
+  | "needs-key"
   | "idle"
   | "sending"
   | "queued"

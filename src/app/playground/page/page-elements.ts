@@ -1,5 +1,12 @@
 /** The elements of the playground's HTML (playground-html.ts) that its script drives. */
 export interface PageElements {
+  /** The header: `data-titled="false"` when the server sent the page without the app's title. */
+  readonly header: HTMLElement;
+  readonly title: HTMLElement;
+  /** Asks for the server's API key; hidden unless the server wants one. */
+  readonly keyForm: HTMLFormElement;
+  readonly keyInput: HTMLInputElement;
+  readonly keyMessage: HTMLElement;
   readonly endpoint: HTMLSelectElement;
   readonly description: HTMLElement;
   readonly form: HTMLFormElement;
@@ -25,7 +32,14 @@ export function pageElements(doc: Document): PageElements {
     if (!(node instanceof kind)) throw new Error(`The playground page has no #${id} ${kind.name}`);
     return node;
   };
+  const header = doc.querySelector("header");
+  if (!(header instanceof HTMLElement)) throw new Error("The playground page has no header");
   return {
+    header,
+    title: byId("title", HTMLElement),
+    keyForm: byId("key-form", HTMLFormElement),
+    keyInput: byId("api-key", HTMLInputElement),
+    keyMessage: byId("key-message", HTMLElement),
     endpoint: byId("endpoint", HTMLSelectElement),
     description: byId("endpoint-description", HTMLElement),
     form: byId("form", HTMLFormElement),

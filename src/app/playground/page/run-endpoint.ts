@@ -13,6 +13,8 @@ export interface RunRequest {
   readonly panel: OutputPanel;
   /** Cancel: aborting it stops the request on every rank. */
   readonly signal: AbortSignal;
+  /** The server's API key, sent on every request of the run (the POST, resumes, the cancel). */
+  readonly apiKey: string | undefined;
 }
 
 /** Dropped connections in a row that the page resumes before it gives up. */
@@ -23,11 +25,13 @@ const RESUME_ATTEMPTS = 5;
  * The client resumes a dropped connection after the last event it read and, on an abort, cancels
  * the request on the server; the page only shows both. Rejects with the client's error.
  */
-export async function runStreaming({ endpoint, body, panel, signal }: RunRequest): Promise<void> {
+export async function runStreaming(request: RunRequest): Promise<void> {
+  const { endpoint, body, panel, signal } = request;
   const s = stream(location.origin, {
     path: endpoint.path,
     input: body,
     signal,
+    ...keyOption(request),
     reconnect: { attempts: RESUME_ATTEMPTS },
     fetch: observedFetch({
       onResume: (lastEventId) => {
@@ -88,7 +92,8 @@ export async function runStreaming({ endpoint, body, panel, signal }: RunRequest
  * (`x-request-id`) itself, so the page can show the id while it waits for the one answer; an
  * abort closes the connection, which cancels such a call on the server.
  */
-export async function runOnce({ endpoint, body, panel, signal }: RunRequest): Promise<void> {
+export async function runOnce(request: RunRequest): Promise<void> {
+  const { endpoint, body, panel, signal } = request;
   const requestId = newRequestId();
   panel.setRequestId(requestId);
   panel.setStatus("running");
@@ -96,10 +101,16 @@ export async function runOnce({ endpoint, body, panel, signal }: RunRequest): Pr
     path: endpoint.path,
     input: body,
     signal,
+    ...keyOption(request),
     headers: { [SseHeader.requestId]: requestId },
   });
   panel.setProgress(1);
   panel.showResult(value);
   panel.log("done", displayJson(value) ?? "");
   panel.setStatus("done");
+}
+
+/** `troupe/client`'s `apiKey` option for the run: none without a key. */
+function keyOption({ apiKey }: RunRequest): { apiKey?: string } {
+  return apiKey === undefined ? {} : { apiKey };
 }
