@@ -5,10 +5,11 @@ import { type Browser, chromium, type Page } from "playwright-core";
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /**
- * Starts headless Chromium. Fails (never skips) when it is not installed, so a machine without it
- * cannot pass these tests by not running them.
+ * Starts headless Chromium, with `extraArgs` after the usual flags (`--host-resolver-rules`, say).
+ * Fails (never skips) when it is not installed, so a machine without it cannot pass these tests
+ * by not running them.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(
       `The browser tests drive a real Chromium at ${CHROMIUM_PATH}, which is missing: install it (Debian: apt-get install chromium)`,
@@ -16,7 +17,13 @@ export async function launchChromium(): Promise<Browser> {
   }
   return await chromium.launch({
     executablePath: CHROMIUM_PATH,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      ...extraArgs,
+    ],
   });
 }
 
