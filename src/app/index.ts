@@ -1,6 +1,7 @@
 export { ErrorCode } from "../errors.ts";
 export { type Dialect, SseEvent, SseHeader } from "../events/sse-names.ts";
 export { App, type AppClass } from "./app.ts";
+export type { CorsOption } from "./cors.ts";
 export {
   type EndpointContext,
   type EndpointOptions,
@@ -9,6 +10,7 @@ export {
 export {
   BodyTooLargeError,
   type FastApiIssue,
+  HostNotAllowedError,
   HttpError,
   InvalidJsonError,
   MethodNotAllowedError,
@@ -16,6 +18,7 @@ export {
   ReplayUnavailableError,
   RequestNotFoundError,
   ShuttingDownError,
+  UnauthorizedError,
   UnavailableError,
   UnknownDialectError,
   UnsupportedMediaTypeError,
@@ -24,7 +27,7 @@ export {
 } from "./errors.ts";
 export type { HealthReport, HealthStatus } from "./health.ts";
 export { STREAMING_EXTENSION } from "./openapi.ts";
-export type { ServeOptions, ServerAddress } from "./options.ts";
+export type { AuthOption, AuthRequest, ServeOptions, ServerAddress } from "./options.ts";
 export { type ServerHandle, serve } from "./serve.ts";
 export type { HeartbeatTimers } from "./sse-connection.ts";
 export { StreamingResponse, type StreamingResponseOptions } from "./streaming-response.ts";
