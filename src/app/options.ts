@@ -36,16 +36,19 @@ export interface ServeOptions {
    */
   readonly cors?: CorsOption;
   /**
-   * The `Host` names (with or without a port) requests may carry, against DNS rebinding; `true`
-   * answers any. By default a server bound to a loopback address answers only loopback names
-   * (`localhost`, `*.localhost`, `127.x.x.x`, `[::1]`), and any host otherwise. Others get 403
-   * `HOST_NOT_ALLOWED`.
+   * The `Host` names (with or without a port, compared without it and in any case) requests may
+   * carry besides the loopback names, against DNS rebinding; `true` answers any. By default a
+   * server bound to a loopback address answers only loopback names (`localhost`, `*.localhost`,
+   * `127.x.x.x`, `[::1]`; a request without `Host` neither), and any host otherwise. Others get
+   * 403 `HOST_NOT_ALLOWED` (docs/security.md).
    */
   readonly allowedHosts?: readonly string[] | true;
   /**
    * API keys (`Authorization: Key <key>` as fal's clients send it, or `Bearer <key>`), or your
    * own check. When set, every route but the health probes answers 401 `UNAUTHORIZED` without a
-   * valid key. Unset, `TROUPE_API_KEYS` (comma-separated) is read; unset too, no key is needed.
+   * valid key (`GET /` answers the playground's page without the app's title, which then asks
+   * for the key). Unset, `TROUPE_API_KEYS` (comma-separated) is read; unset too, no key is
+   * needed (docs/security.md).
    */
   readonly auth?: AuthOption;
   /**
