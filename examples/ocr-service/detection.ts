@@ -1,12 +1,12 @@
 /**
  * Text detection with PP-OCRv4's DB model: the page resized to a multiple of 32 on each side,
  * normalised as PaddleOCR does, one run of the model, and the probability map turned into
- * boxes and upright crops (text-boxes.ts).
+ * boxes (text-boxes.ts).
  */
 import type { InferenceSession } from "onnxruntime-node";
 import { Tensor } from "onnxruntime-node";
 import sharp from "sharp";
-import { type RgbaImage, type TextBox, textBoxes } from "./text-boxes.ts";
+import { type Box, type RgbaImage, textBoxes } from "./text-boxes.ts";
 
 /** PaddleOCR's `det_limit_side_len`: a longer side is scaled down to this. */
 export const DETECTION_MAX_SIDE = 960;
@@ -47,8 +47,8 @@ export async function detectionInput(page: RgbaImage): Promise<Tensor> {
   return new Tensor("float32", input, [1, 3, size.height, size.width]);
 }
 
-/** The text boxes of `page`, with their crops, in no particular order. */
-export async function detectLines(session: InferenceSession, page: RgbaImage): Promise<TextBox[]> {
+/** The text boxes of `page`, in no particular order. */
+export async function detectBoxes(session: InferenceSession, page: RgbaImage): Promise<Box[]> {
   const input = await detectionInput(page);
   const outputs = await session.run({ [session.inputNames[0] as string]: input });
   const map = outputs[session.outputNames[0] as string] as Tensor;

@@ -11,8 +11,9 @@ import type { ProcessGroup } from "../../src/collectives/process-group.ts";
 const packr = new Packr({ useRecords: false, moreTypes: true });
 
 /**
- * Hands `values[i]` of rank `src` to rank `i`; only `src` passes `values`, one per rank. The
- * sizes go first (`broadcastObject`), then one `scatter` of byte slots as long as the largest.
+ * Hands `values[i]` of rank `src` to rank `i`; only `src` passes `values`, one per rank. One
+ * `scatter` of byte slots as long as the largest value, each starting with its value's length
+ * (the receivers learn the slot size from the scatter itself).
  */
 export async function scatterObject<T>(
   dist: ProcessGroup,
@@ -21,15 +22,16 @@ export async function scatterObject<T>(
 ): Promise<T> {
   const src = options.src ?? 0;
   const packed = dist.globalRank === src ? values?.map((value) => packr.pack(value)) : undefined;
-  const sizes = await dist.broadcastObject(packed?.map((bytes) => bytes.length) ?? [], { src });
-  const slot = Math.max(1, ...sizes);
+  const slot = 4 + Math.max(0, ...(packed ?? []).map((bytes) => bytes.length));
   const chunks = packed?.map((bytes) => {
     const chunk = new Uint8Array(slot);
-    chunk.set(bytes);
+    new DataView(chunk.buffer).setUint32(0, bytes.length);
+    chunk.set(bytes, 4);
     return chunk;
   });
   const mine = await dist.scatter(chunks, { src });
-  return packr.unpack(mine.subarray(0, sizes[dist.globalRank] ?? 0)) as T;
+  const length = new DataView(mine.buffer, mine.byteOffset, mine.byteLength).getUint32(0);
+  return packr.unpack(mine.subarray(4, 4 + length)) as T;
 }
 
 /** Sends one value to rank `dst`: its size, then its bytes. */

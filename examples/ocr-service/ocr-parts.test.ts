@@ -31,6 +31,10 @@ describe("the OCR example's parts", () => {
     expect(sessionOptionsFor({ device: "cuda:0", localWorldSize: 4, threads: 3 })).toMatchObject({
       intraOpNumThreads: 3,
     });
+    // 0: onnxruntime picks (a thread per physical core).
+    expect(sessionOptionsFor({ device: "cpu", localWorldSize: 1, threads: 0 })).not.toHaveProperty(
+      "intraOpNumThreads",
+    );
     expect(localWorldSizeFromEnv({ LOCAL_WORLD_SIZE: "4", WORLD_SIZE: "8" })).toBe(4);
     expect(localWorldSizeFromEnv({ WORLD_SIZE: "2" })).toBe(2);
     expect(localWorldSizeFromEnv({ LOCAL_WORLD_SIZE: "zero" })).toBe(1);

@@ -11,7 +11,10 @@ export interface RankPlacement {
   readonly device: string;
   /** Ranks on this host (`LOCAL_WORLD_SIZE`, which troupe sets as torchrun does). */
   readonly localWorldSize: number;
-  /** Intra-op threads; `undefined` for the rank's share of the host's cores. */
+  /**
+   * Intra-op threads; `undefined` for the rank's share of the host's cores, `0` for onnxruntime's
+   * own default (a thread per physical core, whatever else runs there).
+   */
   readonly threads?: number | undefined;
 }
 
@@ -30,7 +33,7 @@ export function sessionOptionsFor(placement: RankPlacement): InferenceSession.Se
   return {
     executionProviders:
       cuda === null ? ["cpu"] : [{ name: "cuda", deviceId: Number(cuda[1]) }, "cpu"],
-    intraOpNumThreads: threads,
+    ...(threads === 0 ? {} : { intraOpNumThreads: threads }),
     // One operator at a time: the rank's threads go to each operator's own parallel loops.
     interOpNumThreads: 1,
     executionMode: "sequential",

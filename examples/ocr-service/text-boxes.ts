@@ -1,12 +1,14 @@
 /**
- * From the detector's text-probability map to text boxes and upright crops: PaddleOCR's DB
- * post-processing (`boxes_from_bitmap`, `unclip`, `get_rotate_crop_image`) on OpenCV.
+ * From the detector's text-probability map to text boxes, and from a box to its upright crop:
+ * PaddleOCR's DB post-processing (`boxes_from_bitmap`, `unclip`) and `get_rotate_crop_image`, on
+ * OpenCV. Boxes are found on rank 0; every rank crops its own lines from its own decoded copy of
+ * the page, so only the boxes travel between ranks.
  *
- * `@gutenye/ocr-common` has the same steps in `splitIntoLineImages`, and this file follows it, but
+ * `@gutenye/ocr-common` has these steps in `splitIntoLineImages`, and this file follows it, but
  * it is not used: it never frees its OpenCV Mats, so the WebAssembly heap grows with every page
  * (134 MB to 268 MB within 60 pages of 40 lines, measured), and when the heap grows the crops it
- * returned — views into that heap — are detached and read as empty. Here every Mat is deleted in
- * a `finally` and every crop is copied out of the heap at once.
+ * returned — views into that heap — are detached and read as empty. Here every Mat is deleted and
+ * every crop is copied out of the heap at once.
  */
 import { createRequire } from "node:module";
 
@@ -29,11 +31,8 @@ export interface RgbaImage {
 /** A point `[x, y]` in page pixels. */
 export type Point = readonly [number, number];
 
-/** A text box: four corners clockwise from the top-left, in page pixels, and its upright crop. */
-export interface TextBox {
-  readonly box: readonly [Point, Point, Point, Point];
-  readonly crop: RgbaImage;
-}
+/** A text box: four corners clockwise from the top-left, in page pixels. */
+export type Box = readonly [Point, Point, Point, Point];
 
 /** PaddleOCR's DB defaults. */
 const MIN_SIDE = 3;
@@ -124,9 +123,31 @@ function toRgba(mat: InstanceType<typeof cv.Mat>): RgbaImage {
   return { data: Uint8Array.from(mat.data), width: mat.cols, height: mat.rows };
 }
 
+/**
+ * Crops lines out of one page: the page is copied into OpenCV's heap once, for all its crops.
+ * `delete()` frees it.
+ */
+export class PageCropper {
+  readonly #page: InstanceType<typeof cv.Mat>;
+
+  /** Call after {@link openCvReady}. */
+  constructor(page: RgbaImage) {
+    this.#page = cv.matFromImageData({ data: page.data, width: page.width, height: page.height });
+  }
+
+  /** The box's crop, upright. */
+  crop(box: Box): RgbaImage {
+    return cropOf(this.#page, box);
+  }
+
+  delete(): void {
+    this.#page.delete();
+  }
+}
+
 /** PaddleOCR's `get_rotate_crop_image`: the box warped upright, turned if it stands tall. */
-function cropOf(page: InstanceType<typeof cv.Mat>, box: readonly Point[]): RgbaImage {
-  const [tl, tr, br, bl] = box as [Point, Point, Point, Point];
+function cropOf(page: InstanceType<typeof cv.Mat>, box: Box): RgbaImage {
+  const [tl, tr, br, bl] = box;
   const width = Math.trunc(
     Math.max(Math.hypot(tl[0] - tr[0], tl[1] - tr[1]), Math.hypot(bl[0] - br[0], bl[1] - br[1])),
   );
@@ -156,16 +177,16 @@ function cropOf(page: InstanceType<typeof cv.Mat>, box: readonly Point[]): RgbaI
 }
 
 /**
- * The text boxes in a probability map (`probabilities`, `width` × `height`, the detector's input
- * size) with their crops from `page`, at the page's own resolution. `threshold` makes the map a
- * mask; a region whose mean probability is under 0.6 is not text.
+ * The text boxes in a probability map (`probabilities`, `size` the detector's input size), in the
+ * pixels of a page of `page` size. `threshold` makes the map a mask; a region whose mean
+ * probability is under 0.6 is not text.
  */
 export async function textBoxes(
   probabilities: Float32Array,
   size: { readonly width: number; readonly height: number },
-  page: RgbaImage,
+  page: { readonly width: number; readonly height: number },
   threshold: number,
-): Promise<TextBox[]> {
+): Promise<Box[]> {
   await openCvReady();
   const { width, height } = size;
   const maskBytes = new Uint8Array(width * height);
@@ -175,12 +196,11 @@ export async function textBoxes(
   const mask = cv.matFromArray(height, width, cv.CV_8UC1, maskBytes);
   const contours = new cv.MatVector();
   const hierarchy = new cv.Mat();
-  const source = cv.matFromImageData({ data: page.data, width: page.width, height: page.height });
   try {
     cv.findContours(mask, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
     const scaleX = page.width / width;
     const scaleY = page.height / height;
-    const boxes: TextBox[] = [];
+    const boxes: Box[] = [];
     for (let i = 0; i < Math.min(contours.size(), MAX_CANDIDATES); i++) {
       const contour = contours.get(i);
       let rect: RotatedRect;
@@ -211,10 +231,10 @@ export async function textBoxes(
       ) {
         continue;
       }
-      boxes.push({ box, crop: cropOf(source, box) });
+      boxes.push(box);
     }
     return boxes;
   } finally {
-    for (const mat of [mask, contours, hierarchy, source]) mat.delete();
+    for (const mat of [mask, contours, hierarchy]) mat.delete();
   }
 }

