@@ -121,7 +121,7 @@ async function timeRun(runner: DistributedRunner<ParallelPreviewWorker>): Promis
 }
 
 /** User + system CPU time of process `pid` in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
-async function cpuMsOf(pid: number): Promise<number> {
+export async function cpuMsOf(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   // Fields after the command name, which is in parentheses and may hold spaces: utime is the 12th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");

@@ -4,6 +4,7 @@ import { benchExamples } from "./examples.ts";
 import { floorLatency, floorRoundTrip } from "./floor.ts";
 import { describeMachine } from "./machine.ts";
 import { methodNotes } from "./notes.ts";
+import { benchOcr } from "./ocr.ts";
 import { PLAN } from "./plan.ts";
 import { renderMarkdown, renderTable, type Section } from "./report.ts";
 import {
@@ -68,6 +69,10 @@ async function main(): Promise<void> {
     {
       title: "Examples",
       rows: await step("examples", () => optional(benchExamples)),
+    },
+    {
+      title: "OCR service (examples/ocr-service, PP-OCRv4 on onnxruntime-node, CPU ranks)",
+      rows: await step("ocr service", () => optional(benchOcr)),
     },
   ];
 

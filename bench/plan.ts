@@ -10,3 +10,13 @@ export const PLAN = {
   burst: { count: 100_000, repeats: 3 },
   cancels: 20,
 } as const;
+
+/** The OCR service's section (bench/ocr.ts). */
+export const OCR_PLAN = {
+  /** Lines of the page timed at world size 1 and 2. */
+  lines: 40,
+  /** Pairs of world size 1 and 2 runs of that page, in alternating order. */
+  repeats: 4,
+  /** Pages of the batch read on 2 ranks in one request, and their lines each. */
+  batch: { pages: 10, lines: 22 },
+} as const;

@@ -121,3 +121,11 @@ export function floorRow(what: string, floor: Summary): Row {
     target: "—",
   };
 }
+
+/** The OCR service's targets (issue 13). */
+export const OCR_TARGETS = {
+  /** One 40-line page: world size 2 (1 thread per rank) at least this much faster than 1 (1 thread). */
+  speedUp: 1.7,
+  /** Request to the first streamed line: at most detection + that line's recognition + this. */
+  firstLineOverMs: 5,
+} as const;
