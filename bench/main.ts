@@ -71,7 +71,8 @@ async function main(): Promise<void> {
       rows: await step("examples", () => optional(benchExamples)),
     },
     {
-      title: "OCR service (examples/ocr-service, PP-OCRv4 on onnxruntime-node, CPU ranks)",
+      title:
+        "OCR service (examples/ocr-service, PP-OCRv4 on onnxruntime-node; CPU ranks: no GPU machine was available for a GPU run)",
       rows: await step("ocr service", () => optional(benchOcr)),
     },
   ];
