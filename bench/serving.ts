@@ -158,12 +158,19 @@ async function benchDisconnect(server: AppApi.ServerHandle, cancels: number) {
       const socket = connect(server.port, "127.0.0.1");
       const body = JSON.stringify({ op: "hold" });
       socket.write(
-        `POST /stream HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+        `POST /stream HTTP/1.1\r\nhost: 127.0.0.1:${server.port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
       );
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         let text = "";
         socket.on("data", (chunk: Buffer) => {
           text += chunk.toString();
+          // A refusal (a Host the server does not answer for, say) must fail the bench, not hang it.
+          const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1];
+          if (status !== undefined && status !== "200") {
+            reject(
+              new Error(`The disconnect bench's stream was refused: ${text.split("\r\n")[0]}`),
+            );
+          }
           if ((text.match(/"ready"/g) ?? []).length === 2) resolve();
         });
       });
