@@ -66,13 +66,17 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: Dialect): Source 
   const queue: SourceItem[] = [];
   let finished = false;
   const decoder = new TextDecoder();
-  // troupe's dialect re-frames SSE text; the parser copes with events split across chunks.
-  const parser = createParser({ onEvent: (message) => queue.push(reframe(message)) });
-  // fal's dialect passes the text on as it is, but still reads it for a fatal error event, so
-  // that a failure an iterable wrote itself ends the response as one (see fal-dialect.ts).
+  // SSE text an iterable yields is parsed (the parser copes with events split across chunks):
+  // troupe's dialect re-frames it event by event; fal's passes it on as it is, but still reads it
+  // for a fatal error event, so that a failure an iterable wrote itself ends the response as one
+  // (see fal-dialect.ts).
   let passedFailure: { readonly error: unknown } | undefined;
-  const failureScan = createParser({
+  const parser = createParser({
     onEvent: (message) => {
+      if (dialect === "troupe") {
+        queue.push(reframe(message));
+        return;
+      }
       if (message.event !== SseEvent.error || passedFailure !== undefined) return;
       const event = reframe(message);
       if (event.type === "error" && event.fatal) passedFailure = { error: event.error };
@@ -106,11 +110,8 @@ function iterableSource(body: AsyncIterable<unknown>, dialect: Dialect): Source 
         const value = r.value;
         if (typeof value === "string" || value instanceof Uint8Array) {
           const text = typeof value === "string" ? value : decoder.decode(value, { stream: true });
-          if (dialect === "troupe") {
-            parser.feed(text);
-            continue;
-          }
-          failureScan.feed(text);
+          parser.feed(text);
+          if (dialect === "troupe") continue;
           if (passedFailure === undefined) {
             return { done: false, value: { type: "raw", chunk: value } };
           }
