@@ -107,6 +107,13 @@ export const ErrorCode = {
   SHUTTING_DOWN: "SHUTTING_DOWN",
   /** The events after `Last-Event-ID` are no longer kept, or the request is unknown. */
   REPLAY_UNAVAILABLE: "REPLAY_UNAVAILABLE",
+  // The queue (src/queue).
+  /** 503: the queue's store (Redis) cannot be reached, so a new request could not be recorded. */
+  QUEUE_UNAVAILABLE: "QUEUE_UNAVAILABLE",
+  /** A queued request's replica died on each of its allowed attempts. */
+  ATTEMPTS_EXHAUSTED: "ATTEMPTS_EXHAUSTED",
+  /** This replica lost a request's lease (another took it over): it stops running it. */
+  LEASE_LOST: "LEASE_LOST",
   // The client (troupe/client).
   /** The server could not be reached, or the connection dropped and could not be resumed. */
   CONNECTION_FAILED: "CONNECTION_FAILED",

@@ -1,6 +1,7 @@
 import type { Logger as PinoLogger } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
 import { show } from "../runner/options.ts";
+import type { QueueOptions } from "../queue/queue-store.ts";
 import { type CorsOption, checkCors } from "./cors.ts";
 import { type HeartbeatTimers, realTimers } from "./sse-connection.ts";
 
@@ -68,6 +69,23 @@ export interface ServeOptions {
    * is cancelled on every rank with `SLOW_READER`, freeing the runner. 0 turns it off. @default 30000
    */
   readonly slowReaderTimeout?: number;
+  /**
+   * The app's id on fal's queue routes (`owner/alias`, as fal's clients name an app): `POST
+   * /{appId}` submits, `/{appId}/requests/{id}/...` reads. @default `local/<app class name in kebab case>`
+   */
+  readonly appId?: string;
+  /**
+   * Serve HTTPS with this certificate and key (PEM text or bytes), as fal's Python client needs:
+   * it only speaks `https://`.
+   */
+  readonly tls?: TlsOption;
+  /**
+   * A Redis URL (`redis://host:6379`) to share one queue with every replica of the same app id;
+   * unset, `TROUPE_REDIS_URL` is read; unset too, the queue lives in this process.
+   */
+  readonly redis?: string;
+  /** How the queue runs requests (docs/queue.md). */
+  readonly queue?: QueueOptions;
   /** The timers heartbeats use (tests pass fakes). @default the global ones */
   readonly timers?: HeartbeatTimers;
   /**
@@ -75,6 +93,12 @@ export interface ServeOptions {
    * Without it, `serve()` logs one info line `listening` with the url instead.
    */
   readonly onListening?: (address: ServerAddress) => void;
+}
+
+/** A certificate and its private key, PEM. */
+export interface TlsOption {
+  readonly cert: string | Uint8Array;
+  readonly key: string | Uint8Array;
 }
 
 /** Where a server listens, as {@link ServeOptions.onListening} is told. */
@@ -118,6 +142,11 @@ export interface ResolvedServeOptions {
   readonly requestTimeout: number;
   readonly maxBodyDepth: number;
   readonly slowReaderTimeout: number;
+  /** `undefined`: the default for the app's class name, resolved when the app is known. */
+  readonly appId: string | undefined;
+  readonly tls: TlsOption | undefined;
+  readonly redis: string | undefined;
+  readonly queue: QueueOptions;
   readonly timers: HeartbeatTimers;
 }
 
@@ -145,6 +174,10 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     requestTimeout: positiveInteger("requestTimeout", options.requestTimeout ?? 30_000),
     maxBodyDepth: positiveInteger("maxBodyDepth", options.maxBodyDepth ?? 64),
     slowReaderTimeout: nonNegativeNumber("slowReaderTimeout", options.slowReaderTimeout ?? 30_000),
+    appId: options.appId === undefined ? undefined : checkAppId(options.appId),
+    tls: checkTls(options.tls),
+    redis: checkRedis(options.redis ?? nonEmpty(process.env.TROUPE_REDIS_URL)),
+    queue: checkQueue(options.queue ?? {}),
     timers: options.timers ?? realTimers,
   };
 }
@@ -202,4 +235,65 @@ function keysFromEnvironment(): AuthOption | undefined {
     .map((k) => k.trim())
     .filter((k) => k.length > 0);
   return keys.length > 0 ? { keys } : undefined;
+}
+
+/** fal's app ids: `owner/alias`, each part letters, digits, `-`, `_` or `.`. */
+const APP_ID = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
+
+/** Checks an app id (`owner/alias`). */
+export function checkAppId(value: unknown): string {
+  if (typeof value !== "string" || !APP_ID.test(value)) {
+    throw new InvalidArgumentError(
+      `Expected \`appId\` to be "owner/alias" (letters, digits, "-", "_", "."), got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The default app id of an app class: `local/<its name in kebab case>` (`MyApp` -> `local/my-app`). */
+export function defaultAppId(className: string): string {
+  const kebab = className
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1-$2")
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .toLowerCase();
+  return `local/${kebab === "" ? "app" : kebab}`;
+}
+
+function checkTls(value: unknown): TlsOption | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { cert?: unknown; key?: unknown } | null;
+  const pem = (x: unknown) => (typeof x === "string" && x.length > 0) || x instanceof Uint8Array;
+  if (v === null || typeof v !== "object" || !pem(v.cert) || !pem(v.key)) {
+    throw new InvalidArgumentError(
+      `Expected \`tls\` to be { cert, key } (PEM text or bytes), got ${show(value)}`,
+    );
+  }
+  return value as TlsOption;
+}
+
+function checkRedis(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || !/^rediss?:\/\/./.test(value)) {
+    throw new InvalidArgumentError(
+      `Expected \`redis\` to be a redis:// or rediss:// URL, got ${show(value)}`,
+    );
+  }
+  return value;
+}
+
+function checkQueue(value: unknown): QueueOptions {
+  if (value === null || typeof value !== "object") {
+    throw new InvalidArgumentError(`Expected \`queue\` to be an object, got ${show(value)}`);
+  }
+  const q = value as Record<string, unknown>;
+  for (const name of ["leaseTime", "maxAttempts", "retention", "maxEvents", "concurrency"]) {
+    if (q[name] !== undefined) positiveInteger(`queue.${name}`, q[name]);
+  }
+  return value as QueueOptions;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
