@@ -1,7 +1,7 @@
 import type { Logger as PinoLogger } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
-import { show } from "../runner/options.ts";
 import type { QueueOptions } from "../queue/queue-store.ts";
+import { show } from "../runner/options.ts";
 import { type CorsOption, checkCors } from "./cors.ts";
 import { type HeartbeatTimers, realTimers } from "./sse-connection.ts";
 

@@ -49,7 +49,7 @@ export interface LogEntry {
 
 /** How a request ended. */
 export type Outcome =
-  | { readonly ok: true; /** The output's JSON text. */ readonly output: string }
+  | { readonly ok: true /** The output's JSON text. */; readonly output: string }
   | { readonly ok: false; readonly error: PublicError };
 
 /** A request as a store knows it at one moment. */
