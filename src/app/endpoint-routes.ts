@@ -54,22 +54,7 @@ async function callEndpoint(
 ): Promise<unknown> {
   assertOpen(context);
   const dialect = requestedDialect(request);
-  const contentType = request.headers["content-type"];
-  if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
-    throw new UnsupportedMediaTypeError(
-      `Expected Content-Type: application/json, got ${contentType ?? "none"}`,
-    );
-  }
-  const parsed = e.input.safeParse(request.body);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => ({
-      path: issue.path.map(String).join("."),
-      message: issue.message,
-      type: issue.code,
-    }));
-    const list = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
-    throw new ValidationError(`The request body does not match ${e.path}'s input: ${list}`, issues);
-  }
+  const input = validatedInput(e, request);
   // The server's own id (http-server.ts), never one a client proposed.
   const requestId = request.id;
   const controller = new AbortController();
@@ -84,7 +69,7 @@ async function callEndpoint(
   context.inflight.set(requestId, controller);
   let result: unknown;
   try {
-    result = await e.handler(parsed.data, { requestId, signal: controller.signal });
+    result = await e.handler(input, { requestId, signal: controller.signal });
   } finally {
     context.inflight.delete(requestId);
     reply.raw.off("close", onClose);
@@ -105,6 +90,31 @@ async function callEndpoint(
     dialect,
     endpointController: controller,
   });
+}
+
+/**
+ * The request's body as `e`'s schema parses it: 415 for a body that is not JSON, 422 (with
+ * FastAPI's `detail`, as fal answers) for one that does not match. Every route that runs an
+ * endpoint (its own path, fal's direct routes, the queue's submit) checks its body here.
+ */
+export function validatedInput(e: EndpointDefinition, request: FastifyRequest): unknown {
+  const contentType = request.headers["content-type"];
+  if (contentType === undefined || !/^application\/json\s*(;|$)/i.test(contentType.trim())) {
+    throw new UnsupportedMediaTypeError(
+      `Expected Content-Type: application/json, got ${contentType ?? "none"}`,
+    );
+  }
+  const parsed = e.input.safeParse(request.body);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({
+      path: issue.path.map(String).join("."),
+      message: issue.message,
+      type: issue.code,
+    }));
+    const list = issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ");
+    throw new ValidationError(`The request body does not match ${e.path}'s input: ${list}`, issues);
+  }
+  return parsed.data;
 }
 
 /** The dialect the request's `troupe-dialect` header asks for; 400 for one that is none. */
