@@ -97,9 +97,12 @@ export type CancelResult = "CANCELLATION_REQUESTED" | "ALREADY_COMPLETED" | "NOT
 
 /**
  * A request this replica took and runs: it holds the request until `complete`, renewing its lease
- * by itself. Only the holder appends to it. When the lease is lost (the store was unreachable for
- * longer than the lease, and another replica took the request over) or the request is cancelled
- * from any replica, `signal` aborts with the reason, and appends fail.
+ * by itself. Only the holder appends to it, its `started` event first (the store writes none).
+ * When the request is cancelled from any replica, `signal` aborts with an AbortError (code
+ * ABORTED) and the holder still appends its last event and completes. When the lease is lost
+ * (the store was unreachable for longer than the lease, and another replica took the request
+ * over), `signal` aborts with a LeaseLostError, and appends, logs and `complete` reject with it;
+ * after `complete` they reject with LEASE_LOST too.
  */
 export interface Lease {
   readonly entry: QueueEntry;
@@ -110,7 +113,10 @@ export interface Lease {
   append(event: StoredEventBody): Promise<void>;
   /** Appends a log entry. */
   log(entry: LogEntry): Promise<void>;
-  /** Records the outcome (and its last event must have been appended), and lets the request go. */
+  /**
+   * Records the outcome and lets the request go. Its last event (`done` or a fatal `error`) should
+   * have been appended; if not, the store appends the outcome's own, so readers always end.
+   */
   complete(outcome: Outcome): Promise<void>;
 }
 
@@ -121,7 +127,11 @@ export interface StoreHealth {
 }
 
 export interface QueueStore {
-  /** Records a request at the back of its priority; resolves with its position once it is recorded. */
+  /**
+   * Records a request at the back of its priority; resolves with its position once it is
+   * recorded. Rejects with QUEUE_UNAVAILABLE when it cannot be recorded (Redis away, store
+   * closed), and INVALID_ARGUMENT for an id the store already has.
+   */
   submit(entry: QueueEntry): Promise<number>;
   /** The request's record; `undefined` if unknown or expired. */
   get(id: string): Promise<RequestRecord | undefined>;
@@ -133,8 +143,9 @@ export interface QueueStore {
    */
   events(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<StoredEvent>;
   /**
-   * Cancels a request from any replica: a queued one is removed and completes with a CANCELLED
-   * error without running; a running one's lease `signal` aborts on the replica that runs it.
+   * Cancels a request from any replica: a queued one is removed and completes without running,
+   * with an ABORTED error (an AbortError's public form) as its outcome and its one event (fatal
+   * `error`); a running one's lease `signal` aborts on the replica that runs it.
    */
   cancel(id: string): Promise<CancelResult>;
   /**
