@@ -47,6 +47,10 @@ export function httpFailure(error: unknown): HttpFailure {
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return answer(new InvalidJsonError("The request body is not valid JSON", { cause: error }));
   }
+  // The queue's store is away: the request was not recorded; its code says why.
+  if (TroupeError.isInstance(error) && error.code === ErrorCode.QUEUE_UNAVAILABLE) {
+    return { status: 503, error };
+  }
   if (TroupeError.isInstance(error) && UNAVAILABLE_CODES.has(error.code)) {
     return answer(new UnavailableError(error.message, { cause: error }));
   }
@@ -62,15 +66,17 @@ function answer(error: HttpError): HttpFailure {
 }
 
 /**
- * Answers with `{"error":<public error>}`, and for a 422 also FastAPI's `detail` list beside it,
- * so fal's clients fill `ValidationError.fieldErrors`.
+ * Answers with `{"error":<public error>, "detail": …}`: `detail` is what fal's (FastAPI's) error
+ * bodies carry and fal's clients read, the message (for a 422, FastAPI's list of issues, so they
+ * fill `ValidationError.fieldErrors`).
  */
 export function sendError(reply: FastifyReply, requestId: string, failure: HttpFailure): void {
   const { status, error } = failure;
   if (MethodNotAllowedError.isInstance(error)) reply.header("allow", error.allow.join(", "));
+  const wire = publicError(error, requestId);
   const body = {
-    error: publicError(error, requestId),
-    ...(ValidationError.isInstance(error) ? { detail: error.detail } : {}),
+    error: wire,
+    detail: ValidationError.isInstance(error) ? error.detail : wire.message,
   };
   void reply.code(status).type("application/json; charset=utf-8").send(JSON.stringify(body));
 }

@@ -5,11 +5,19 @@ import type { App, AppClass } from "./app.ts";
 import { registerBuiltinRoutes } from "./builtin-routes.ts";
 import { type EndpointDefinition, endpointsOf } from "./endpoint.ts";
 import { registerEndpoints } from "./endpoint-routes.ts";
+import { registerFalDirectRoutes } from "./fal-direct-routes.ts";
+import { registerFalProxyRoute } from "./fal-hosts.ts";
 import { ShuttingDownError, UnavailableError } from "./errors.ts";
 import { createHttpServer, type HttpServer } from "./http-server.ts";
 import { IdleConnections } from "./idle-connections.ts";
 import { ServerMetrics } from "./metrics.ts";
-import { type ResolvedServeOptions, resolveServeOptions, type ServeOptions } from "./options.ts";
+import {
+  defaultAppId,
+  type ResolvedServeOptions,
+  resolveServeOptions,
+  type ServeOptions,
+} from "./options.ts";
+import { type QueueService, startQueue } from "./queue-service.ts";
 import { runnersOf } from "./runners-of.ts";
 import type { ServerContext } from "./server-context.ts";
 import { SessionRegistry } from "./session-registry.ts";
@@ -20,7 +28,7 @@ import { registerRequestRoutes } from "./stream-routes.ts";
  * finished and the probes say `ready`; the port was open before that (see {@link serve}).
  */
 export interface ServerHandle extends AsyncDisposable {
-  /** `http://host:port`, ready for `fetch`. */
+  /** `http://host:port` (`https://` when serving `tls`), ready for `fetch`. */
   readonly url: string;
   /** The port it listens on (the one picked when `port` was 0). */
   readonly port: number;
@@ -76,7 +84,7 @@ export async function serve(AppClass: AppClass, options: ServeOptions = {}): Pro
     setUp: () => setUp,
     setupSettled: () => setupSettled,
   });
-  const { handle, context } = started;
+  const { handle, context, queue } = started;
   if (onListening === undefined) context.logger.info({ url: handle.url }, "listening");
   else onListening({ url: handle.url, port: handle.port });
   const setup = (async () => app.setup())();
@@ -95,6 +103,8 @@ export async function serve(AppClass: AppClass, options: ServeOptions = {}): Pro
     throw new ShuttingDownError("The server was closed before setup() finished");
   }
   setUp = true;
+  // The queue takes requests only now: its runners exist once setup() has made them.
+  queue.start();
   return handle;
 }
 
@@ -129,12 +139,13 @@ async function listen(
   endpoints: readonly EndpointDefinition[],
   options: ResolvedServeOptions,
   progress: SetupProgress,
-): Promise<{ handle: ServerHandle; context: ServerContext }> {
+): Promise<{ handle: ServerHandle; context: ServerContext; queue: QueueService }> {
   let closing: Promise<void> | undefined;
   const runners = () => runnersOf(app);
   const context: ServerContext = {
     app,
     title,
+    appId: options.appId ?? defaultAppId(title),
     endpoints,
     options,
     // A child of the caller's logger, so that its level can be raised around listen() alone.
@@ -154,19 +165,24 @@ async function listen(
   registerEndpoints(server, context);
   registerRequestRoutes(server, context);
   registerBuiltinRoutes(server, context, progress.setUp);
+  registerFalDirectRoutes(server, context);
+  registerFalProxyRoute(server);
+  const queue = startQueue(server, context, options.appId ?? defaultAppId(title));
   await listenQuietly(server, context, options);
   const address = server.server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
+  const url = `${options.tls === undefined ? "http" : "https"}://${host}:${port}`;
 
   const shutdown = async (): Promise<void> => {
     const stopped = server.close();
     const error = new ShuttingDownError();
+    const queueStopped = queue.stop(error);
     for (const session of context.sessions.active()) session.abandon(error);
     for (const controller of context.inflight.values()) controller.abort(error);
     connections.closeAll();
     await stopped;
+    await queueStopped;
     context.sessions.clearTimers();
     // teardown() undoes what setup() did: never while setup() still runs (a signal during it).
     await progress.setupSettled();
@@ -202,7 +218,7 @@ async function listen(
     process.once("SIGTERM", onSignal);
     process.once("SIGINT", onSignal);
   }
-  return { handle: { url, port, app, close, [Symbol.asyncDispose]: close }, context };
+  return { handle: { url, port, app, close, [Symbol.asyncDispose]: close }, context, queue };
 }
 
 /**

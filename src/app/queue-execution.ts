@@ -1,0 +1,137 @@
+import { eventData } from "../events/event-data.ts";
+import { publicError } from "../events/public-error.ts";
+import { toJson } from "../events/to-json.ts";
+import type { Lease, Outcome, StoredEventBody } from "../queue/queue-store.ts";
+import type { Execute } from "../queue/queue-worker.ts";
+import { RunnerStream } from "../runner/runner-stream.ts";
+import { NotFoundError } from "./errors.ts";
+import type { ServerContext } from "./server-context.ts";
+import { streamSource } from "./stream-source.ts";
+import { StreamingResponse } from "./streaming-response.ts";
+
+/** Appends not yet recorded by the store above which reading the request's events waits. */
+const APPEND_WINDOW = 512;
+
+/**
+ * How a replica runs a queued request: its endpoint's handler with the stored input, as `POST
+ * <path>` would, each event the handler streams appended to the store as troupe's dialect writes
+ * it (so any replica replays it), the endpoint's return value (or, for a stream, the runner's
+ * final result, or the last item of any other iterable) as the request's output. The request's
+ * `signal` (cancel from any replica, its timeout, a lost lease) reaches the handler as
+ * `ctx.signal` and cancels its stream, so every rank stops.
+ */
+export function queueExecution(context: ServerContext): Execute {
+  return async (lease, signal) => {
+    const { entry } = lease;
+    const appends = new AppendWindow(lease);
+    const fail = async (error: unknown): Promise<Outcome> => {
+      const wire = publicError(error, entry.id);
+      appends.push({
+        type: "error",
+        fatal: true,
+        data: JSON.stringify({ error: wire, fatal: true }),
+      });
+      await appends.drained();
+      return { ok: false, error: wire };
+    };
+    const e = context.endpoints.find((candidate) => candidate.path === entry.endpoint);
+    if (e === undefined) {
+      return fail(new NotFoundError(`The app has no endpoint ${entry.endpoint} any more`));
+    }
+    let result: unknown;
+    try {
+      signal.throwIfAborted();
+      result = await e.handler(entry.input, { requestId: entry.id, signal });
+    } catch (error) {
+      return fail(signal.aborted ? signal.reason : error);
+    }
+    if (!StreamingResponse.isInstance(result)) {
+      if (signal.aborted) return fail(signal.reason);
+      const output = toJson(result);
+      appends.push({ type: "done", data: output });
+      await appends.drained();
+      return { ok: true, output };
+    }
+    const finalIsDone = RunnerStream.isInstance(result.body);
+    const source = streamSource(result.body, "troupe");
+    const onAbort = (): void => source.cancel(signal.reason as Error);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    const encode = { requestId: entry.id, forwardsAllRanks: source.forwardsAllRanks };
+    let last = "null";
+    try {
+      for (;;) {
+        const r = await source.next();
+        if (r.done) break;
+        const event = r.value;
+        switch (event.type) {
+          case "started":
+            appends.push({ type: "started", data: "{}" });
+            break;
+          case "result":
+            last = eventData(event, encode);
+            appends.push({ type: "result", data: last });
+            break;
+          case "error":
+            if (event.fatal) return await fail(event.error);
+            appends.push({ type: "error", fatal: false, data: eventData(event, encode) });
+            break;
+          case "done": {
+            const output = finalIsDone ? eventData(event, encode) : last;
+            appends.push({ type: "done", data: output });
+            await appends.drained();
+            return { ok: true, output };
+          }
+          // The runner's own queue positions: the store's position is the request's.
+          case "queued":
+          case "heartbeat":
+          case "raw":
+            break;
+        }
+        await appends.room();
+      }
+      // troupe's dialect always ends a stream with `done` or a fatal error.
+      return await fail(new Error("The stream ended without a final event"));
+    } catch (error) {
+      return await fail(error);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  };
+}
+
+/**
+ * Appends in flight, in order: the store pipelines them (one Redis round trip does not hold the
+ * next event back), and reading the request's stream waits once `APPEND_WINDOW` are unrecorded,
+ * so a slow store holds the ranks back instead of filling memory. The first failed append (a
+ * lost lease) fails every later wait.
+ */
+class AppendWindow {
+  private readonly pending: Promise<void>[] = [];
+  private failure: { readonly error: unknown } | undefined;
+
+  constructor(private readonly lease: Lease) {}
+
+  push(event: StoredEventBody): void {
+    const appended = this.lease.append(event).catch((error: unknown) => {
+      this.failure ??= { error };
+    });
+    this.pending.push(appended);
+  }
+
+  /** Resolves once fewer than the window's size are in flight. */
+  async room(): Promise<void> {
+    while (this.pending.length >= APPEND_WINDOW) await this.pending.shift();
+    this.throwIfFailed();
+  }
+
+  /** Resolves once every append is recorded; rejects with the first that failed. */
+  async drained(): Promise<void> {
+    await Promise.all(this.pending.splice(0));
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure.error;
+  }
+}

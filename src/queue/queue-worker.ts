@@ -1,0 +1,140 @@
+import { ErrorCode, RequestTimeoutError, TroupeError } from "../errors.ts";
+import { publicError } from "../events/public-error.ts";
+import type { Lease, Outcome, QueueEntry, QueueStore } from "./queue-store.ts";
+
+/**
+ * Runs one queued request to its outcome: appends its events through `lease` (its last one a
+ * `done` or a fatal `error`) and resolves with how it ended. `signal` aborts when the request is
+ * cancelled, times out or is lost to another replica: the run must stop its work then, and its
+ * reason is the request's error.
+ */
+export type Execute = (lease: Lease, signal: AbortSignal) => Promise<Outcome>;
+
+export interface QueueWorkerOptions {
+  /** Requests run at once (one per runner the app has). */
+  readonly concurrency: number;
+  readonly execute: Execute;
+  /** Told of every outcome this replica recorded (webhooks go out from here). */
+  readonly onComplete?: (entry: QueueEntry, outcome: Outcome) => void;
+  /** Where failures of the worker itself go (never a request's own failure). */
+  readonly onError: (error: unknown, message: string) => void;
+  /** The clock `x-fal-request-timeout` counts on, in ms since the epoch. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * Takes queued requests from a store whenever one of its `concurrency` slots is free, and runs
+ * each with `execute`: a slot waits in `store.take()` (never polls), so a replica takes work only
+ * when it can start it, and `queue_position` stays global. A request's `x-fal-request-timeout`
+ * counts from its submission. `stop()` stops taking and cancels what runs.
+ */
+export class QueueWorker {
+  private readonly stopping = new AbortController();
+  private slots: Promise<void>[] = [];
+
+  constructor(
+    private readonly store: QueueStore,
+    private readonly options: QueueWorkerOptions,
+  ) {}
+
+  /** Starts the slots. */
+  start(): void {
+    if (this.slots.length > 0) return;
+    for (let i = 0; i < this.options.concurrency; i++) this.slots.push(this.slot());
+  }
+
+  /**
+   * Stops taking requests and cancels the running ones with `reason` (their outcome); resolves
+   * once each has recorded it.
+   */
+  async stop(
+    reason: Error = new TroupeError(ErrorCode.SHUTTING_DOWN, "The replica is stopping"),
+  ): Promise<void> {
+    this.stopping.abort(reason);
+    await Promise.all(this.slots);
+  }
+
+  private async slot(): Promise<void> {
+    const signal = this.stopping.signal;
+    while (!signal.aborted) {
+      let lease: Lease | undefined;
+      try {
+        lease = await this.store.take(signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        // The store could not be read (Redis away): it reconnects; take() waits for it again.
+        this.options.onError(error, "Taking the next queued request failed");
+        await pause(signal);
+        continue;
+      }
+      if (lease === undefined) return;
+      await this.run(lease);
+    }
+  }
+
+  private async run(lease: Lease): Promise<void> {
+    const { entry } = lease;
+    const now = this.options.now ?? Date.now;
+    const timeout =
+      entry.timeout === undefined
+        ? undefined
+        : timeoutSignal(entry, Math.max(0, entry.submittedAt + entry.timeout - now()));
+    const signal = AbortSignal.any(
+      timeout === undefined
+        ? [lease.signal, this.stopping.signal]
+        : [lease.signal, this.stopping.signal, timeout.signal],
+    );
+    let outcome: Outcome;
+    try {
+      outcome = await this.options.execute(lease, signal);
+    } catch (error) {
+      // execute() turns a request's failures into its outcome; reaching here is a bug in it.
+      outcome = { ok: false, error: publicError(error, entry.id) };
+    } finally {
+      timeout?.clear();
+    }
+    const reason: unknown = lease.signal.reason;
+    // Another replica runs it now: what this one found out is not the request's outcome.
+    if (TroupeError.isInstance(reason) && reason.code === ErrorCode.LEASE_LOST) return;
+    try {
+      await lease.complete(outcome);
+    } catch (error) {
+      this.options.onError(error, `Recording the outcome of request ${entry.id} failed`);
+      return;
+    }
+    this.options.onComplete?.(entry, outcome);
+  }
+}
+
+/** Aborts with REQUEST_TIMEOUT after `left` ms (the request's `x-fal-request-timeout`) unless cleared. */
+function timeoutSignal(
+  entry: QueueEntry,
+  left: number,
+): { readonly signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timeout = entry.timeout ?? 0;
+  const timer = setTimeout(() => {
+    controller.abort(
+      new RequestTimeoutError(
+        `Request ${entry.id} timed out after ${timeout / 1000} s (x-fal-request-timeout)`,
+        { details: { timeout } },
+      ),
+    );
+  }, left);
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
+}
+
+/** Resolves after a short pause (100 ms), or at once when `signal` aborts: between failed takes. */
+function pause(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 100);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

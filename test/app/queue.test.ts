@@ -1,0 +1,171 @@
+/**
+ * fal's queue API on one server (the in-process store), through the real @fal-ai/client: every
+ * `queue.*` call, `subscribe` in both modes, and the refusals it meets, fal-shaped.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ApiError, createFalClient } from "@fal-ai/client";
+import { createParser } from "eventsource-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ServerHandle } from "../../src/app/index.ts";
+import ScenarioApp from "../fixtures/app/scenario-app.ts";
+import { waitForFile } from "../helpers.ts";
+import { serveForTest } from "./helpers.ts";
+
+const APP_ID = "local/scenario-app";
+
+let server: ServerHandle;
+let dir: string;
+
+beforeAll(async () => {
+  server = await serveForTest(ScenarioApp);
+  dir = mkdtempSync(join(tmpdir(), "troupe-queue-"));
+});
+
+afterAll(async () => {
+  await server?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** fal's client with its two hosts pointed at the server: the queue under `/queue`. */
+function falClient() {
+  return createFalClient({
+    requestMiddleware: async (request) => ({
+      ...request,
+      url: request.url
+        .replace("https://queue.fal.run", `${server.url}/queue`)
+        .replace("https://fal.run", server.url),
+    }),
+  });
+}
+
+/** Reads an SSE response to its end: each event's data, parsed. */
+async function readSse(
+  response: Response,
+): Promise<{ event?: string; id?: string; data: unknown }[]> {
+  const events: { event?: string; id?: string; data: unknown }[] = [];
+  const parser = createParser({
+    onEvent: (m) => events.push({ event: m.event, id: m.id, data: JSON.parse(m.data) }),
+  });
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+  }
+  return events;
+}
+
+describe("fal's queue API through @fal-ai/client", () => {
+  it("subscribe (polling) submits, reports queue updates and returns the result", async () => {
+    const fal = falClient();
+    const updates: string[] = [];
+    const result = await fal.subscribe(APP_ID, {
+      input: { op: "echo", value: { hello: "queue" } },
+      pollInterval: 10,
+      onQueueUpdate: (update) => updates.push(update.status),
+    });
+    expect(result.data).toEqual({ hello: "queue" });
+    expect(result.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(updates.at(-1)).toBe("COMPLETED");
+  });
+
+  it("subscribe (streaming) follows the status stream to the result of a streaming endpoint", async () => {
+    const fal = falClient();
+    const updates: string[] = [];
+    const result = await fal.subscribe(`${APP_ID}/objects`, {
+      input: { op: "burst", count: 3 },
+      mode: "streaming",
+      onQueueUpdate: (update) => updates.push(update.status),
+    });
+    // A streaming endpoint's result is its runner's final result: rank 0's return value.
+    expect(result.data).toEqual({ count: 3 });
+    expect(updates).toContain("COMPLETED");
+  });
+
+  it("submit, status, streamStatus and result each answer as fal's queue does", async () => {
+    const fal = falClient();
+    const submitted = await fal.queue.submit(APP_ID, { input: { op: "echo", value: 7 } });
+    expect(submitted).toMatchObject({
+      request_id: expect.any(String),
+      status: "IN_QUEUE",
+      queue_position: expect.any(Number),
+    });
+    const id = submitted.request_id;
+    expect(submitted.status_url).toBe(`${server.url}/queue/${APP_ID}/requests/${id}/status`);
+    const stream = await fal.queue.streamStatus(APP_ID, { requestId: id, logs: true });
+    const completed = await stream.done();
+    expect(completed).toMatchObject({ status: "COMPLETED", request_id: id });
+    const status = await fal.queue.status(APP_ID, { requestId: id, logs: true });
+    expect(status).toMatchObject({
+      status: "COMPLETED",
+      metrics: { inference_time: expect.any(Number) },
+    });
+    const result = await fal.queue.result(APP_ID, { requestId: id });
+    expect(result).toEqual({ data: 7, requestId: id });
+  });
+
+  it("cancel of a running request reaches its ranks; the request completes with ABORTED", async () => {
+    const fal = falClient();
+    const { request_id: id } = await fal.queue.submit(`${APP_ID}/hold`, { input: { dir } });
+    // The hold worker writes `started-0` once its call() runs, then waits for its signal.
+    await waitForFile(join(dir, "started-0"));
+    await fal.queue.cancel(APP_ID, { requestId: id });
+    const stream = await fal.queue.streamStatus(APP_ID, { requestId: id });
+    const done = await stream.done();
+    expect(done).toMatchObject({ status: "COMPLETED", error_type: "ABORTED" });
+    await waitForFile(join(dir, "aborted-0"));
+    const failed = await fal.queue.result(APP_ID, { requestId: id }).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(ApiError);
+    expect(
+      await fal.queue.cancel(APP_ID, { requestId: id }).catch((e: unknown) => e),
+    ).toMatchObject({ status: 400, body: { status: "ALREADY_COMPLETED" } });
+  });
+
+  it("a malformed input is refused with fal's 422 before it is queued", async () => {
+    const fal = falClient();
+    const refused = await fal.queue.submit(APP_ID, { input: {} }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect(refused).toMatchObject({ status: 422 });
+  });
+
+  it("an unknown app id, a malformed and an unknown request id are fal-shaped 404s", async () => {
+    const unknownApp = await fetch(`${server.url}/queue/someone/else`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(unknownApp.status).toBe(404);
+    expect(await unknownApp.json()).toMatchObject({
+      detail: expect.any(String),
+      error: { code: "NOT_FOUND" },
+    });
+    for (const id of ["not-a-uuid", "00000000-0000-4000-8000-000000000000"]) {
+      const status = await fetch(`${server.url}/queue/${APP_ID}/requests/${id}/status`);
+      expect(status.status).toBe(404);
+      expect(await status.json()).toMatchObject({ detail: expect.any(String) });
+    }
+  });
+
+  it("serves a queued request's events in troupe's dialect, and resumes after Last-Event-ID", async () => {
+    const fal = falClient();
+    const { request_id: id } = await fal.queue.submit(`${APP_ID}/objects`, {
+      input: { op: "burst", count: 4 },
+    });
+    const url = `${server.url}/queue/${APP_ID}/requests/${id}/events`;
+    const all = await readSse(await fetch(url));
+    const numbered = all.filter((e) => e.id !== undefined);
+    expect(numbered.map((e) => e.event)).toEqual([
+      "started",
+      "result",
+      "result",
+      "result",
+      "result",
+      "result",
+      "done",
+    ]);
+    expect(numbered.at(-1)?.data).toEqual({ count: 4 });
+    const lastSeen = numbered[2]?.id as string;
+    const resumed = await readSse(await fetch(url, { headers: { "last-event-id": lastSeen } }));
+    expect(resumed).toEqual(numbered.slice(3));
+  });
+});
