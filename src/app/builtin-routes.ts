@@ -1,4 +1,4 @@
-import { type Probe, probeStatusCode, serverHealth } from "./health.ts";
+import { type Probe, probeStatusCode, type QueueHealth, serverHealth } from "./health.ts";
 import type { HttpServer } from "./http-server.ts";
 import { openApiDocument } from "./openapi.ts";
 import type { ServerContext } from "./server-context.ts";
@@ -6,15 +6,19 @@ import type { ServerContext } from "./server-context.ts";
 /**
  * `GET /health` (the full report), `GET /health/live` and `GET /health/ready` (`{status}`, for
  * Kubernetes' probes), `GET /openapi.json` and `GET /metrics`. `setUp` says whether the app's
- * `setup()` has finished: until then every probe says `starting`.
+ * `setup()` has finished: until then every probe says `starting`. The full report also says
+ * how the queue is (`queue`).
  */
 export function registerBuiltinRoutes(
   server: HttpServer,
   context: ServerContext,
   setUp: () => boolean,
+  queue: () => QueueHealth,
 ): void {
-  const health = () =>
-    serverHealth(context.runners(), { setUp: setUp(), closing: context.closing() });
+  const health = () => ({
+    ...serverHealth(context.runners(), { setUp: setUp(), closing: context.closing() }),
+    queue: queue(),
+  });
   const probe = (kind: Probe) =>
     server.get(`/health${kind === "health" ? "" : `/${kind}`}`, async (request, reply) => {
       const report = health();

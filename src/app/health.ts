@@ -4,9 +4,21 @@ import type { runnersOf } from "./runners-of.ts";
 /** The app's state as `GET /health` reports it. */
 export type HealthStatus = "starting" | "ready" | "restarting" | "failed";
 
+/** The queue as `GET /health` reports it. */
+export interface QueueHealth {
+  readonly appId: string;
+  /** `memory`: this process's own; `redis`: shared with every replica of the app id. */
+  readonly store: "memory" | "redis";
+  /** Whether the store is reachable (Redis); while it is not, new requests get 503. */
+  readonly connected: boolean;
+  /** Requests waiting, over every replica. */
+  readonly queued: number;
+}
+
 /** The body of `GET /health`. */
 export interface HealthReport {
   readonly status: HealthStatus;
+  readonly queue?: QueueHealth;
   readonly runners: readonly {
     readonly name: string;
     readonly state: RunnerState;

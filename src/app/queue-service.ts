@@ -1,6 +1,8 @@
+import { Gauge } from "prom-client";
 import { MemoryStore } from "../queue/memory-store.ts";
 import type { QueueStore } from "../queue/queue-store.ts";
 import { QueueWorker } from "../queue/queue-worker.ts";
+import type { QueueHealth } from "./health.ts";
 import type { HttpServer } from "./http-server.ts";
 import { queueExecution } from "./queue-execution.ts";
 import { registerQueueRoutes } from "./queue-routes.ts";
@@ -10,6 +12,7 @@ import type { ServerContext } from "./server-context.ts";
 export interface QueueService {
   readonly appId: string;
   readonly store: QueueStore;
+  health(): QueueHealth;
   /** Starts taking requests (once `setup()` has made the app's runners). */
   start(): void;
   /** Stops taking requests, cancels the running ones with `reason`, and closes the store. */
@@ -28,11 +31,30 @@ export function startQueue(
 ): QueueService {
   const { queue: options } = context.options;
   const store: QueueStore = new MemoryStore(options);
+  const kind = "memory";
   registerQueueRoutes(server, context, { store, appId });
+  const registers = [context.metrics.registry];
+  new Gauge({
+    name: "troupe_queue_waiting",
+    help: "Queued requests waiting to run, over every replica of the app",
+    registers,
+    collect() {
+      this.set(store.health().queued);
+    },
+  });
+  new Gauge({
+    name: "troupe_queue_store_connected",
+    help: "1 while the queue's store (Redis) is reachable, 0 while it is not",
+    registers,
+    collect() {
+      this.set(store.health().connected ? 1 : 0);
+    },
+  });
   let worker: QueueWorker | undefined;
   return {
     appId,
     store,
+    health: () => ({ appId, store: kind, ...store.health() }),
     start() {
       worker ??= new QueueWorker(store, {
         concurrency: options.concurrency ?? Math.max(1, context.runners().length),

@@ -168,4 +168,12 @@ describe("fal's queue API through @fal-ai/client", () => {
     const resumed = await readSse(await fetch(url, { headers: { "last-event-id": lastSeen } }));
     expect(resumed).toEqual(numbered.slice(3));
   });
+
+  it("/health and /metrics say how the queue is", async () => {
+    const health = (await (await fetch(`${server.url}/health`)).json()) as Record<string, unknown>;
+    expect(health.queue).toEqual({ appId: APP_ID, store: "memory", connected: true, queued: 0 });
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toMatch(/^troupe_queue_waiting 0$/m);
+    expect(metrics).toMatch(/^troupe_queue_store_connected 1$/m);
+  });
 });
