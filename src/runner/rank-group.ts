@@ -145,6 +145,7 @@ export class RankGroup {
           channel: options.channels[rank] as RankChannel,
           onMessage: (message) => this.receive(rank, message),
           onProtocolError: (error) => this.onProtocolError(rank, error),
+          onOutput: (stream, line) => this.log.output(rank, stream, line),
         });
       } catch (error) {
         // The ranks before it run already: the group holds them and fails below, killing them,

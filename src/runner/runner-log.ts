@@ -1,6 +1,7 @@
 import { serializeError } from "../errors.ts";
 import type { LogLevel } from "../ipc/messages.ts";
 import { defaultLogger, type Logger } from "./logger.ts";
+import type { RankLogLine } from "./request-scope.ts";
 
 /**
  * Where the runner's parts write what happened: the log, and the failures `gatherErrors()`
@@ -10,6 +11,8 @@ import { defaultLogger, type Logger } from "./logger.ts";
 export class RunnerLog {
   private logger: Logger | undefined;
   private failures: Error[] = [];
+  /** Told every line a rank logs or prints while a request runs: that request's logs. */
+  tap: ((line: RankLogLine) => void) | undefined;
 
   constructor(logger: Logger | undefined) {
     this.logger = logger;
@@ -29,6 +32,12 @@ export class RunnerLog {
   /** A line a rank logged through its `ctx.log`. */
   rank(rank: number, level: LogLevel, message: string): void {
     this.logger?.[level]({ rank }, message);
+    this.tap?.({ rank, level, message });
+  }
+
+  /** A line a rank printed on its stdout or stderr (already passed on to the runner's own). */
+  output(rank: number, stream: "stdout" | "stderr", message: string): void {
+    this.tap?.({ rank, level: stream, message });
   }
 
   info(fields: object, message: string): void {

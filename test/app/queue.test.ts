@@ -49,7 +49,7 @@ async function readSse(
     onEvent: (m) => events.push({ event: m.event, id: m.id, data: JSON.parse(m.data) }),
   });
   const decoder = new TextDecoder();
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
     parser.feed(decoder.decode(chunk, { stream: true }));
   }
   return events;
