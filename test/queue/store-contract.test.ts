@@ -4,7 +4,13 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/queue/memory-store.ts";
-import type { Lease, QueueStore, StoredEvent, StoreOptions } from "../../src/queue/queue-store.ts";
+import type {
+  Lease,
+  QueueEntry,
+  QueueStore,
+  StoredEvent,
+  StoreOptions,
+} from "../../src/queue/queue-store.ts";
 import { collect } from "../helpers.ts";
 import { manualClock, queueEntry } from "./support/queue-entries.ts";
 
