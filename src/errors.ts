@@ -114,6 +114,8 @@ export const ErrorCode = {
   ATTEMPTS_EXHAUSTED: "ATTEMPTS_EXHAUSTED",
   /** This replica lost a request's lease (another took it over): it stops running it. */
   LEASE_LOST: "LEASE_LOST",
+  /** 400: a queued request's `fal_webhook` is not an http(s) URL without credentials. */
+  INVALID_WEBHOOK_URL: "INVALID_WEBHOOK_URL",
   // The client (troupe/client).
   /** The server could not be reached, or the connection dropped and could not be resumed. */
   CONNECTION_FAILED: "CONNECTION_FAILED",
