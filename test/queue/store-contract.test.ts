@@ -2,7 +2,8 @@
  * What every queue store keeps to, whatever holds it: the same suite runs on the in-process store
  * and on a Redis store against a real redis-server.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/queue/memory-store.ts";
 import type {
   Lease,
@@ -11,6 +12,8 @@ import type {
   StoredEvent,
   StoreOptions,
 } from "../../src/queue/queue-store.ts";
+import { RedisStore } from "../../src/queue/redis-store.ts";
+import { RedisServer } from "../fixtures/redis-server.ts";
 import { collect } from "../helpers.ts";
 import { manualClock, queueEntry } from "./support/queue-entries.ts";
 
@@ -20,7 +23,22 @@ interface StoreKind {
   open(options?: StoreOptions): Promise<QueueStore>;
 }
 
-const kinds: StoreKind[] = [{ name: "memory", open: async (options) => new MemoryStore(options) }];
+let redis: RedisServer | undefined;
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const kinds: StoreKind[] = [
+  { name: "memory", open: async (options) => new MemoryStore(options) },
+  {
+    name: "redis",
+    open: async (options) => {
+      redis ??= await RedisServer.start();
+      // Each test its own app id: its own keys in the one server.
+      return new RedisStore({ url: redis.url, appId: `test/${randomUUID()}`, ...options });
+    },
+  },
+];
 
 describe.each(kinds)("the $name store", (kind) => {
   const opened: QueueStore[] = [];

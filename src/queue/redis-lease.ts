@@ -1,0 +1,195 @@
+/**
+ * A request this replica holds in Redis. Appends, logs and the completion are written in the
+ * order they were made, batched while a write is in flight, each numbered by the holder (events
+ * from the number the record had when the lease began) so that a batch sent again after a
+ * reconnect is recorded once. While Redis is away they wait; once it is back (and the leases
+ * renewed) they go on. Every write is fenced: Redis refuses it unless this lease still holds the
+ * request, and then the lease is lost.
+ */
+import { type Deferred, deferred } from "../internal/deferred.ts";
+import { LeaseLostError } from "./errors.ts";
+import { isLastEvent, lastEventOf } from "./event-bodies.ts";
+import type { Lease, LogEntry, Outcome, QueueEntry, StoredEventBody } from "./queue-store.ts";
+
+/** What a lease needs of its store. */
+export interface LeaseWriter {
+  /** Runs a batch of writes; `false` when Redis refused them (the lease is not held). */
+  append(lease: RedisLease, events: readonly PendingEvent[]): Promise<boolean>;
+  log(lease: RedisLease, lines: readonly PendingLog[]): Promise<boolean>;
+  complete(lease: RedisLease, outcome: Outcome, last: PendingEvent | undefined): Promise<boolean>;
+  /** Resolves once Redis can be written again after a connection failure; `false` if closed. */
+  reconnected(): Promise<boolean>;
+  /** Whether `error` is a failure to reach Redis (retried), rather than an error reply. */
+  isConnectionError(error: unknown): boolean;
+  /** Told when the lease ended (completed or lost): it is no longer renewed. */
+  released(lease: RedisLease): void;
+}
+
+export interface PendingEvent {
+  readonly seq: number;
+  readonly event: StoredEventBody;
+}
+
+export interface PendingLog {
+  readonly n: number;
+  readonly entry: LogEntry;
+}
+
+type Write =
+  | { readonly kind: "event"; readonly item: PendingEvent; readonly done: Deferred<void> }
+  | { readonly kind: "log"; readonly item: PendingLog; readonly done: Deferred<void> }
+  | {
+      readonly kind: "complete";
+      readonly outcome: Outcome;
+      /** The outcome's last event, when the holder appended none. */
+      readonly last: PendingEvent | undefined;
+      readonly done: Deferred<void>;
+    };
+
+/** The most writes sent in one script call, and about the most bytes of event data. */
+const BATCH = 512;
+const BATCH_BYTES = 4 << 20;
+
+export class RedisLease implements Lease {
+  readonly signal: AbortSignal;
+  private readonly controller = new AbortController();
+  private readonly queue: Write[] = [];
+  private flushing = false;
+  private lastSeq: number;
+  private lastLog: number;
+  private ended = false;
+  private completing = false;
+  private lost: LeaseLostError | undefined;
+
+  constructor(
+    readonly entry: QueueEntry,
+    readonly attempt: number,
+    /** This attempt's lease in Redis: `<token id>/<attempt>`. */
+    readonly id: string,
+    /** The stream entry of the token this lease holds. */
+    readonly token: string,
+    seq: number,
+    logs: number,
+    private readonly writer: LeaseWriter,
+  ) {
+    this.signal = this.controller.signal;
+    this.lastSeq = seq;
+    this.lastLog = logs;
+  }
+
+  append(event: StoredEventBody): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    if (isLastEvent(event)) this.ended = true;
+    return this.push({ kind: "event", item: { seq: ++this.lastSeq, event }, done: deferred() });
+  }
+
+  log(entry: LogEntry): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    return this.push({ kind: "log", item: { n: ++this.lastLog, entry }, done: deferred() });
+  }
+
+  complete(outcome: Outcome): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    this.completing = true;
+    const last = this.ended ? undefined : { seq: ++this.lastSeq, event: lastEventOf(outcome) };
+    this.ended = true;
+    return this.push({ kind: "complete", outcome, last, done: deferred() });
+  }
+
+  /** The request was cancelled: its run should stop (its writes are still taken). */
+  cancel(reason: Error): void {
+    if (!this.signal.aborted) this.controller.abort(reason);
+  }
+
+  /** Another replica holds the request now: writes are refused from here on. */
+  lose(): void {
+    if (this.lost !== undefined) return;
+    this.lost = new LeaseLostError(
+      `Request ${this.entry.id} was taken over by another replica: this one's writes are refused`,
+    );
+    if (!this.signal.aborted) this.controller.abort(this.lost);
+    for (const write of this.queue.splice(0)) write.done.reject(this.lost);
+    this.writer.released(this);
+  }
+
+  /** `true` once `complete` was called: a renewal that finds the lease gone is no loss. */
+  get isCompleting(): boolean {
+    return this.completing;
+  }
+
+  private refusal(): LeaseLostError | undefined {
+    if (this.lost !== undefined) return this.lost;
+    if (this.completing) {
+      return new LeaseLostError(`Request ${this.entry.id} was completed: its lease is released`);
+    }
+    return undefined;
+  }
+
+  private push(write: Write): Promise<void> {
+    this.queue.push(write);
+    if (!this.flushing) {
+      this.flushing = true;
+      void this.flush();
+    }
+    return write.done.promise;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.queue.length > 0 && this.lost === undefined) {
+      const batch = this.nextBatch();
+      let held: boolean;
+      try {
+        held = await this.send(batch);
+      } catch (error) {
+        if (this.writer.isConnectionError(error) && (await this.writer.reconnected())) continue;
+        for (const write of this.queue.splice(0)) write.done.reject(error);
+        break;
+      }
+      if (!held) {
+        this.lose();
+        break;
+      }
+      this.queue.splice(0, batch.length);
+      for (const write of batch) write.done.resolve();
+      if (batch[0]?.kind === "complete") this.writer.released(this);
+    }
+    this.flushing = false;
+  }
+
+  /** The writes at the front of the queue that go in one call: all events, all logs, or a completion. */
+  private nextBatch(): Write[] {
+    const first = this.queue[0];
+    if (first === undefined || first.kind === "complete") return first === undefined ? [] : [first];
+    const batch: Write[] = [];
+    let bytes = 0;
+    for (const write of this.queue) {
+      if (write.kind !== first.kind || batch.length >= BATCH || bytes > BATCH_BYTES) break;
+      batch.push(write);
+      if (write.kind === "event") bytes += write.item.event.data.length;
+    }
+    return batch;
+  }
+
+  private send(batch: readonly Write[]): Promise<boolean> {
+    const first = batch[0];
+    switch (first?.kind) {
+      case "event":
+        return this.writer.append(
+          this,
+          batch.map((write) => (write as Extract<Write, { kind: "event" }>).item),
+        );
+      case "log":
+        return this.writer.log(
+          this,
+          batch.map((write) => (write as Extract<Write, { kind: "log" }>).item),
+        );
+      case "complete":
+        return this.writer.complete(this, first.outcome, first.last);
+      default:
+        return Promise.resolve(true);
+    }
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * The Redis store's Lua scripts: each step that must see and change several keys at once runs
+ * in one (a request's record, the waiting set, the token stream and its consumer group, the
+ * request's event stream). Every script takes the app's key prefix as ARGV[1]; KEYS[1] is the
+ * waiting set, so a Redis Cluster routes each call to the app's slot (every key of an app shares
+ * the `{appId}` hash tag). Keys are described in docs/queue.md.
+ */
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+
+/** A script run by its SHA1, sent whole once when Redis does not know it (NOSCRIPT: restarted). */
+export class RedisScript {
+  readonly sha: string;
+
+  constructor(readonly source: string) {
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  async run(redis: Redis, key: string, args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error;
+      return await redis.eval(this.source, 1, key, ...args);
+    }
+  }
+}
+
+/** Shared by every script: key names, appending an event, finishing a request, starting one. */
+const PRELUDE = `
+local P = ARGV[1]
+local TOKENS = P .. 'tokens'
+local WAITING = P .. 'waiting'
+local ASSIGNED = P .. 'assigned'
+local GROUP = 'runners'
+local function rkey(id) return P .. 'r:' .. id end
+local function ekey(id) return P .. 'e:' .. id end
+local function kkey(id) return P .. 'k:' .. id end
+local function lkey(id) return P .. 'l:' .. id end
+
+-- Event number seq as stream id 0-seq; a latest-wins key first drops the previous of its key.
+local function add_event(id, seq, max, kind, data, fatal, key)
+  local fields = {'t', kind, 'd', data}
+  if fatal ~= '' then fields[#fields + 1] = 'f'; fields[#fields + 1] = fatal end
+  if key ~= '' then
+    fields[#fields + 1] = 'k'; fields[#fields + 1] = key
+    local previous = redis.call('HGET', kkey(id), key)
+    if previous then redis.call('XDEL', ekey(id), '0-' .. previous) end
+    redis.call('HSET', kkey(id), key, seq)
+  end
+  redis.call('XADD', ekey(id), 'MAXLEN', max, '0-' .. seq, unpack(fields))
+end
+
+local function next_seq(id) return redis.call('HINCRBY', rkey(id), 'seq', 1) end
+
+local function drop_token(token)
+  redis.call('XACK', TOKENS, GROUP, token)
+  redis.call('XDEL', TOKENS, token)
+  redis.call('HDEL', ASSIGNED, token)
+end
+
+-- Records the outcome; every key of the request expires \`retention\` ms from now.
+local function finish(id, token, outcome, now, retention)
+  redis.call('HSET', rkey(id), 'phase', 'COMPLETED', 'outcome', outcome, 'completedAt', now)
+  if token then drop_token(token) end
+  for _, key in ipairs({rkey(id), ekey(id), kkey(id), lkey(id)}) do
+    redis.call('PEXPIRE', key, retention)
+  end
+end
+
+local function public_error(name, code, message, id)
+  return '{"name":"' .. name .. '","code":"' .. code .. '","message":' .. cjson.encode(message)
+    .. ',"requestId":' .. cjson.encode(id) .. '}'
+end
+
+-- The holder of a request now runs it under lease token/attempt (one value per attempt).
+local function start(id, token, consumer, now)
+  local r = rkey(id)
+  local attempt = redis.call('HINCRBY', r, 'attempt', 1)
+  local lease = token .. '/' .. attempt
+  redis.call('HSET', r, 'phase', 'IN_PROGRESS', 'lease', lease, 'startedAt', now, 'consumer', consumer)
+  redis.call('HSET', ASSIGNED, token, id)
+  local f = redis.call('HMGET', r, 'entry', 'seq', 'logs', 'cancel')
+  return {'lease', id, f[1], attempt, lease, tonumber(f[2]), tonumber(f[3]), f[4] or '0',
+    redis.call('ZCARD', WAITING)}
+end
+
+-- A delivered token takes the best waiting request; with none left (cancelled), it is dropped.
+local function assign(token, consumer, now)
+  local best = redis.call('ZPOPMIN', WAITING)
+  if #best == 0 then
+    drop_token(token)
+    return {'none'}
+  end
+  return start(best[1], token, consumer, now)
+end
+
+local function held(id, lease)
+  local f = redis.call('HMGET', rkey(id), 'phase', 'lease')
+  return f[1] == 'IN_PROGRESS' and f[2] == lease
+end
+`;
+
+function script(body: string): RedisScript {
+  return new RedisScript(`${PRELUDE}\n${body}`);
+}
+
+/** ARGV: prefix, id, entry JSON, low ('1' | '0'). → [position, queued], position -1 if the id exists. */
+export const SUBMIT = script(`
+local id = ARGV[2]
+local r = rkey(id)
+if redis.call('EXISTS', r) == 1 then return {-1, 0} end
+local n = redis.call('INCR', P .. 'seq')
+-- normal requests score 1, 2, ...; low ones 2^50 + n: all of them after every normal one.
+local score = n
+if ARGV[4] == '1' then score = n + 1125899906842624 end
+redis.call('HSET', r, 'entry', ARGV[3], 'phase', 'IN_QUEUE', 'attempt', 0, 'seq', 0, 'logs', 0)
+redis.call('ZADD', WAITING, string.format('%.0f', score), id)
+redis.call('XADD', TOKENS, '*', 'r', id)
+return {redis.call('ZRANK', WAITING, id), redis.call('ZCARD', WAITING)}
+`);
+
+/** ARGV: prefix, id. → [entry, phase, attempt, startedAt, completedAt, outcome, position, queued] or nil. */
+export const RECORD = script(`
+local id = ARGV[2]
+local f = redis.call('HMGET', rkey(id), 'entry', 'phase', 'attempt', 'startedAt', 'completedAt', 'outcome')
+if not f[1] then return false end
+local position = -1
+if f[2] == 'IN_QUEUE' then position = redis.call('ZRANK', WAITING, id) or -1 end
+return {f[1], f[2], tonumber(f[3]), f[4] or '', f[5] or '', f[6] or '', position, redis.call('ZCARD', WAITING)}
+`);
+
+/** ARGV: prefix, token, consumer, now. → a lease (see start) or {'none'}. */
+export const ASSIGN = script(`return assign(ARGV[2], ARGV[3], ARGV[4])`);
+
+/**
+ * ARGV: prefix, consumer, leaseTime, maxAttempts, now, retention, maxEvents. Claims one token
+ * idle for a lease time (its replica stopped renewing) and takes its request over: runs it again
+ * after a retry event, or completes it with ATTEMPTS_EXHAUSTED. A token delivered and never
+ * assigned (its replica died in between) takes the best waiting request. → a lease, {'exhausted',
+ * id}, {'skip'}, or {'wait', ms} with when the next pending token could expire (-1: none pending).
+ */
+export const TAKEOVER = script(`
+local consumer, lease_time, max_attempts = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local now, retention, max = ARGV[5], ARGV[6], ARGV[7]
+local cursor, token = '0-0', nil
+repeat
+  local claimed = redis.call('XAUTOCLAIM', TOKENS, GROUP, consumer, lease_time, cursor, 'COUNT', 1, 'JUSTID')
+  cursor, token = claimed[1], claimed[2][1]
+until token or cursor == '0-0'
+if not token then
+  local idle = -1
+  for _, p in ipairs(redis.call('XPENDING', TOKENS, GROUP, '-', '+', 1000)) do
+    if p[3] > idle then idle = p[3] end
+  end
+  if idle < 0 then return {'wait', -1} end
+  return {'wait', math.max(lease_time - idle, 1)}
+end
+local id = redis.call('HGET', ASSIGNED, token)
+if not id then return assign(token, consumer, now) end
+local r = rkey(id)
+local f = redis.call('HMGET', r, 'phase', 'lease', 'attempt')
+if f[1] ~= 'IN_PROGRESS' or not f[2] or string.sub(f[2], 1, #token + 1) ~= token .. '/' then
+  drop_token(token)
+  return {'skip'}
+end
+local attempt = tonumber(f[3])
+if attempt >= max_attempts then
+  local err = public_error('AttemptsExhaustedError', 'ATTEMPTS_EXHAUSTED', 'Request ' .. id
+    .. ' was lost with its replica on each of its ' .. max_attempts .. ' attempts', id)
+  add_event(id, next_seq(id), max, 'error', '{"error":' .. err .. ',"fatal":true}', '1', '')
+  redis.call('HDEL', r, 'lease')
+  finish(id, token, '{"ok":false,"error":' .. err .. '}', now, retention)
+  return {'exhausted', id}
+end
+local err = public_error('LeaseLostError', 'LEASE_LOST', 'Request ' .. id
+  .. ' was lost with its replica (attempt ' .. attempt .. ' of ' .. max_attempts .. '); it runs again', id)
+add_event(id, next_seq(id), max, 'retry', '{"attempt":' .. (attempt + 1) .. ',"error":' .. err .. '}', '', '')
+return start(id, token, consumer, now)
+`);
+
+/**
+ * ARGV: prefix, consumer, then (id, lease, token) per held request: renews each lease still held
+ * by re-claiming its token (its idle time starts again). → 'ok' | 'cancel' | 'lost' per request,
+ * then the number waiting.
+ */
+export const RENEW = script(`
+local out = {}
+for i = 3, #ARGV, 3 do
+  local f = redis.call('HMGET', rkey(ARGV[i]), 'phase', 'lease', 'cancel')
+  if f[1] ~= 'IN_PROGRESS' or f[2] ~= ARGV[i + 1] then
+    out[#out + 1] = 'lost'
+  else
+    redis.call('XCLAIM', TOKENS, GROUP, ARGV[2], 0, ARGV[i + 2], 'JUSTID')
+    if f[3] == '1' then out[#out + 1] = 'cancel' else out[#out + 1] = 'ok' end
+  end
+end
+out[#out + 1] = redis.call('ZCARD', WAITING)
+return out
+`);
+
+/**
+ * ARGV: prefix, id, lease, maxEvents, then (seq, type, data, fatal, key) per event. Events the
+ * record already has (a batch sent again after a reconnect) are skipped. → 1, or 0: not held.
+ */
+export const APPEND = script(`
+local id, max = ARGV[2], ARGV[4]
+if not held(id, ARGV[3]) then return 0 end
+local last = tonumber(redis.call('HGET', rkey(id), 'seq'))
+for i = 5, #ARGV, 5 do
+  local seq = tonumber(ARGV[i])
+  if seq > last then
+    add_event(id, seq, max, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+    last = seq
+  end
+end
+redis.call('HSET', rkey(id), 'seq', last)
+return 1
+`);
+
+/** ARGV: prefix, id, lease, max, then (n, entry JSON) per line; lines already kept are skipped. → 1 | 0. */
+export const LOG = script(`
+local id = ARGV[2]
+if not held(id, ARGV[3]) then return 0 end
+local last = tonumber(redis.call('HGET', rkey(id), 'logs'))
+for i = 5, #ARGV, 2 do
+  local n = tonumber(ARGV[i])
+  if n > last then
+    redis.call('RPUSH', lkey(id), ARGV[i + 1])
+    last = n
+  end
+end
+redis.call('LTRIM', lkey(id), -tonumber(ARGV[4]), -1)
+redis.call('HSET', rkey(id), 'logs', last)
+return 1
+`);
+
+/**
+ * ARGV: prefix, id, lease, outcome JSON, now, retention, maxEvents, then the last event (seq,
+ * type, data, fatal, key) when the holder appended none. A resend of a completion that was
+ * recorded answers 1 again. → 1 | 0 (not held).
+ */
+export const COMPLETE = script(`
+local id, lease = ARGV[2], ARGV[3]
+local f = redis.call('HMGET', rkey(id), 'phase', 'lease', 'seq')
+if f[2] ~= lease then return 0 end
+if f[1] == 'COMPLETED' then return 1 end
+if f[1] ~= 'IN_PROGRESS' then return 0 end
+if #ARGV >= 12 and tonumber(ARGV[8]) > tonumber(f[3]) then
+  add_event(id, ARGV[8], ARGV[7], ARGV[9], ARGV[10], ARGV[11], ARGV[12])
+  redis.call('HSET', rkey(id), 'seq', ARGV[8])
+end
+finish(id, string.match(lease, '^(.*)/'), ARGV[4], ARGV[5], ARGV[6])
+return 1
+`);
+
+/**
+ * ARGV: prefix, id, now, retention, maxEvents, the cancelled error's JSON. A queued request
+ * completes at once; a running one is flagged and its holder told on the app's cancel channel.
+ * → the result (a CancelResult) and, for a cancel, the number waiting.
+ */
+export const CANCEL = script(`
+local id = ARGV[2]
+local phase = redis.call('HGET', rkey(id), 'phase')
+if not phase then return 'NOT_FOUND' end
+if phase == 'COMPLETED' then return 'ALREADY_COMPLETED' end
+if phase == 'IN_QUEUE' then
+  redis.call('ZREM', WAITING, id)
+  add_event(id, next_seq(id), ARGV[5], 'error', '{"error":' .. ARGV[6] .. ',"fatal":true}', '1', '')
+  finish(id, nil, '{"ok":false,"error":' .. ARGV[6] .. '}', ARGV[3], ARGV[4])
+else
+  redis.call('HSET', rkey(id), 'cancel', '1')
+  redis.call('PUBLISH', P .. 'cancel', id)
+end
+return {'CANCELLATION_REQUESTED', redis.call('ZCARD', WAITING)}
+`);

@@ -1,0 +1,473 @@
+/**
+ * The queue in a Redis that every replica of one app shares (docs/queue.md): global positions,
+ * delivery to whichever replica has a free runner, leases that another replica takes over when
+ * their holder stops renewing, fenced writes, events any replica can replay and follow, and
+ * retention. Every key of an app starts with `troupe:{<appId>}:`.
+ */
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import { InvalidArgumentError } from "../errors.ts";
+import { QueueUnavailableError } from "./errors.ts";
+import { cancelledError, cancelledPublicError, isLastEvent } from "./event-bodies.ts";
+import type {
+  CancelResult,
+  Lease,
+  LogEntry,
+  Outcome,
+  QueueEntry,
+  QueueStore,
+  RequestRecord,
+  StoredEvent,
+  StoredEventBody,
+  StoreHealth,
+  StoreOptions,
+} from "./queue-store.ts";
+import { isConnectionError, RedisConnections } from "./redis-connections.ts";
+import { type LeaseWriter, type PendingEvent, type PendingLog, RedisLease } from "./redis-lease.ts";
+import {
+  APPEND,
+  ASSIGN,
+  CANCEL,
+  COMPLETE,
+  LOG,
+  RECORD,
+  RENEW,
+  type RedisScript,
+  SUBMIT,
+  TAKEOVER,
+} from "./redis-scripts.ts";
+import { type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.ts";
+
+export interface RedisStoreOptions extends StoreOptions {
+  /** The Redis every replica of the app shares: `redis://host:6379` (or `rediss://` for TLS). */
+  readonly url: string;
+  /** The app id (`owner/alias`): replicas of one app id share one queue. */
+  readonly appId: string;
+  /** This replica's name in the token stream's consumer group. @default `<host>-<pid>-<random>` */
+  readonly consumer?: string;
+  /** Told of failures of the store's own background work (renewals). @default ignore them */
+  readonly onError?: (error: unknown, message: string) => void;
+}
+
+/** Events read from a stream per call. */
+const PAGE = 512;
+/** How long a follower's blocking read waits before it looks at the request's record again. */
+const FOLLOW_BLOCK = 15_000;
+
+/**
+ * A {@link QueueStore} in Redis, shared by every replica of one app.
+ *
+ * @example
+ * const store = new RedisStore({ url: "redis://127.0.0.1:6379", appId: "acme/sdxl" });
+ * const lease = await store.take(signal); // when a runner is free
+ */
+export class RedisStore implements QueueStore {
+  private readonly options: ResolvedStoreOptions;
+  private readonly prefix: string;
+  /** KEYS[1] of every script: routes it to the app's slot in a Redis Cluster. */
+  private readonly slotKey: string;
+  private readonly consumer: string;
+  private readonly connections: RedisConnections;
+  private readonly held = new Map<string, RedisLease>();
+  private readonly writer: LeaseWriter;
+  private readonly onError: (error: unknown, message: string) => void;
+  private renewal: NodeJS.Timeout | undefined;
+  private queued = 0;
+  private closed = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.options = resolveStoreOptions(options);
+    this.prefix = `troupe:{${options.appId}}:`;
+    this.slotKey = `${this.prefix}waiting`;
+    this.consumer =
+      options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+    this.onError = options.onError ?? (() => {});
+    this.connections = new RedisConnections(
+      options.url,
+      () => this.caughtUp(),
+      (error) => this.onError(error, "Catching up with Redis after it came back failed"),
+    );
+    const { subscriber } = this.connections;
+    subscriber.on("message", (_channel: string, id: string) => {
+      this.held.get(id)?.cancel(cancelledError(id));
+    });
+    subscriber.subscribe(`${this.prefix}cancel`).catch(() => {});
+    this.writer = this.leaseWriter();
+  }
+
+  async submit(entry: QueueEntry): Promise<number> {
+    const [position, queued] = (await this.command(SUBMIT, [
+      entry.id,
+      JSON.stringify(entry),
+      entry.priority === "low" ? "1" : "0",
+    ])) as [number, number];
+    if (position < 0) {
+      throw new InvalidArgumentError(`Expected a new request id, got ${entry.id} again`);
+    }
+    this.queued = queued;
+    return position;
+  }
+
+  async get(id: string): Promise<RequestRecord | undefined> {
+    const reply = (await this.command(RECORD, [id])) as
+      | [string, RequestRecord["phase"], number, string, string, string, number, number]
+      | null;
+    if (reply === null) return undefined;
+    const [entry, phase, attempt, startedAt, completedAt, outcome, position, queued] = reply;
+    this.queued = queued;
+    // The store's clock decides expiry (Redis's own expiry frees the memory).
+    if (completedAt !== "" && Number(completedAt) + this.options.retention <= this.options.now()) {
+      return undefined;
+    }
+    return {
+      entry: JSON.parse(entry) as QueueEntry,
+      phase,
+      ...(phase === "IN_QUEUE" && position >= 0 ? { position } : {}),
+      attempt,
+      ...(startedAt === "" ? {} : { startedAt: Number(startedAt) }),
+      ...(completedAt === "" ? {} : { completedAt: Number(completedAt) }),
+      ...(outcome === "" ? {} : { outcome: JSON.parse(outcome) as Outcome }),
+    };
+  }
+
+  async logs(id: string): Promise<LogEntry[]> {
+    if ((await this.get(id)) === undefined) return [];
+    const lines = await this.reach(() => this.connections.main.lrange(this.key("l", id), 0, -1));
+    return lines.map((line) => JSON.parse(line) as LogEntry);
+  }
+
+  async *events(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<StoredEvent> {
+    let seq = afterSeq;
+    const stream = this.key("e", id);
+    for (let first = true; !signal.aborted; first = false) {
+      // Redis went away while following: wait for it (a first read fails at once instead).
+      if (!first && !(await this.connections.whenReady(signal))) return;
+      // Read before the replay: if it was completed then, its last event is in the stream.
+      const record = await this.get(id);
+      if (record === undefined) return;
+      for (;;) {
+        const page = await this.reach(() =>
+          this.connections.main.xrange(stream, `(0-${seq}`, "+", "COUNT", PAGE),
+        );
+        for (const [entryId, fields] of page) {
+          const event = storedEvent(entryId, fields);
+          yield event;
+          seq = event.seq;
+          if (isLastEvent(event.event)) return;
+        }
+        if (page.length < PAGE) break;
+      }
+      if (record.phase === "COMPLETED") return;
+      for (;;) {
+        const page = await this.follow(stream, seq, signal);
+        if (page === undefined) break;
+        for (const event of page) {
+          yield event;
+          seq = event.seq;
+          if (isLastEvent(event.event)) return;
+        }
+      }
+    }
+  }
+
+  async cancel(id: string): Promise<CancelResult> {
+    if ((await this.get(id)) === undefined) return "NOT_FOUND";
+    const reply = (await this.command(CANCEL, [
+      id,
+      this.options.now(),
+      this.options.retention,
+      this.options.maxEvents,
+      JSON.stringify(cancelledPublicError(id)),
+    ])) as CancelResult | [CancelResult, number];
+    if (typeof reply === "string") return reply;
+    this.queued = reply[1];
+    return reply[0];
+  }
+
+  async take(signal: AbortSignal): Promise<Lease | undefined> {
+    while (!signal.aborted && !this.closed) {
+      if (!(await this.connections.whenReady(signal))) return undefined;
+      try {
+        const reply = (await TAKEOVER.run(this.connections.main, this.slotKey, [
+          this.prefix,
+          this.consumer,
+          this.options.leaseTime,
+          this.options.maxAttempts,
+          this.options.now(),
+          this.options.retention,
+          this.options.maxEvents,
+        ])) as TakeReply;
+        if (reply[0] === "lease") return this.hold(reply);
+        if (reply[0] !== "wait") continue;
+        // Wait for a new token, or until the next held lease could expire.
+        const wait =
+          reply[1] < 0 ? this.options.leaseTime : Math.min(reply[1], this.options.leaseTime);
+        const token = await this.nextToken(wait, signal);
+        if (token === undefined) continue;
+        const assigned = (await ASSIGN.run(this.connections.main, this.slotKey, [
+          this.prefix,
+          token,
+          this.consumer,
+          this.options.now(),
+        ])) as TakeReply;
+        if (assigned[0] === "lease") return this.hold(assigned);
+      } catch (error) {
+        if (signal.aborted || this.closed) return undefined;
+        if (isConnectionError(error)) continue;
+        if (error instanceof Error && error.message.startsWith("NOGROUP")) {
+          await this.ensureGroup();
+          continue;
+        }
+        throw error;
+      }
+    }
+    return undefined;
+  }
+
+  health(): StoreHealth {
+    return { connected: this.connections.connected, queued: this.queued };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.renewal);
+    for (const lease of [...this.held.values()]) lease.lose();
+    this.connections.close();
+  }
+
+  private key(kind: "r" | "e" | "k" | "l", id: string): string {
+    return `${this.prefix}${kind}:${id}`;
+  }
+
+  /** Runs a script; Redis out of reach is a QueueUnavailableError. */
+  private command(script: RedisScript, args: readonly (string | number)[]): Promise<unknown> {
+    return this.reach(() =>
+      script.run(this.connections.main, this.slotKey, [this.prefix, ...args]),
+    );
+  }
+
+  /** Runs `call` once connected; Redis out of reach is a QueueUnavailableError. */
+  private async reach<T>(call: () => Promise<T>): Promise<T> {
+    await this.connections.firstAttempt;
+    if (this.closed) throw new QueueUnavailableError("The queue's store is closed");
+    if (!this.connections.connected) {
+      throw new QueueUnavailableError("The queue's Redis cannot be reached");
+    }
+    try {
+      return await call();
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      throw new QueueUnavailableError("The queue's Redis cannot be reached", { cause: error });
+    }
+  }
+
+  /** The next events after `seq` as they are appended; `undefined` after FOLLOW_BLOCK or an abort. */
+  private async follow(
+    stream: string,
+    seq: number,
+    signal: AbortSignal,
+  ): Promise<StoredEvent[] | undefined> {
+    const reply = await this.blocking(signal, (redis) =>
+      redis.xread("COUNT", PAGE, "BLOCK", FOLLOW_BLOCK, "STREAMS", stream, `0-${seq}`),
+    );
+    const entries = reply?.[0]?.[1];
+    return entries?.map(([entryId, fields]) => storedEvent(entryId, fields));
+  }
+
+  /** The next token delivered to this replica, waiting at most `wait` ms. */
+  private async nextToken(wait: number, signal: AbortSignal): Promise<string | undefined> {
+    const reply = (await this.blocking(signal, (redis) =>
+      redis.call(
+        "XREADGROUP",
+        "GROUP",
+        "runners",
+        this.consumer,
+        "COUNT",
+        1,
+        "BLOCK",
+        Math.max(1, Math.ceil(wait)),
+        "STREAMS",
+        `${this.prefix}tokens`,
+        ">",
+      ),
+    )) as [string, [string, string[]][]][] | null | undefined;
+    return reply?.[0]?.[1][0]?.[0];
+  }
+
+  /**
+   * Runs a blocking read on a pooled connection; an abort ends it by closing that connection.
+   * Redis away: waits until it is back, and resolves `undefined` for the caller to read again.
+   */
+  private async blocking<T>(
+    signal: AbortSignal,
+    read: (redis: Redis) => Promise<T>,
+  ): Promise<T | undefined> {
+    if (!(await this.connections.whenReady(signal))) return undefined;
+    const redis = await this.connections.acquire();
+    const onAbort = () => this.connections.discard(redis);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const result = await read(redis);
+      this.connections.release(redis);
+      return result;
+    } catch (error) {
+      this.connections.discard(redis);
+      if (signal.aborted || this.closed || isConnectionError(error)) return undefined;
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private hold(reply: LeaseReply): Lease {
+    const [, id, entry, attempt, leaseId, seq, logs, cancel, queued] = reply;
+    this.queued = queued;
+    const token = leaseId.slice(0, leaseId.lastIndexOf("/"));
+    const lease = new RedisLease(
+      JSON.parse(entry) as QueueEntry,
+      attempt,
+      leaseId,
+      token,
+      seq,
+      logs,
+      this.writer,
+    );
+    this.held.set(id, lease);
+    if (cancel === "1") lease.cancel(cancelledError(id));
+    this.renewal ??= setInterval(() => void this.renew(), this.options.leaseTime / 3).unref();
+    return lease;
+  }
+
+  /** Renews every held lease; a lease found lost or cancelled is told so. */
+  private async renew(): Promise<void> {
+    const leases = [...this.held.values()];
+    if (leases.length === 0 || !this.connections.connected) return;
+    await this.renewNow(leases).catch((error: unknown) => {
+      if (!isConnectionError(error)) this.onError(error, "Renewing the queue's leases failed");
+    });
+  }
+
+  private async renewNow(leases: readonly RedisLease[]): Promise<void> {
+    if (leases.length === 0) return;
+    const args: (string | number)[] = [this.prefix, this.consumer];
+    for (const lease of leases) args.push(lease.entry.id, lease.id, lease.token);
+    const reply = (await RENEW.run(this.connections.main, this.slotKey, args)) as (
+      | string
+      | number
+    )[];
+    leases.forEach((lease, i) => {
+      const status = reply[i];
+      if (status === "lost" && !lease.isCompleting) lease.lose();
+      else if (status === "cancel") lease.cancel(cancelledError(lease.entry.id));
+    });
+    this.queued = Number(reply[leases.length] ?? this.queued);
+  }
+
+  /** After (re)connecting: the consumer group exists, and held leases are renewed first. */
+  private async caughtUp(): Promise<void> {
+    await this.ensureGroup();
+    await this.renewNow([...this.held.values()]);
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.connections.main.xgroup(
+        "CREATE",
+        `${this.prefix}tokens`,
+        "runners",
+        "0",
+        "MKSTREAM",
+      );
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith("BUSYGROUP"))) throw error;
+    }
+  }
+
+  private leaseWriter(): LeaseWriter {
+    const run = async (script: RedisScript, lease: RedisLease, args: (string | number)[]) =>
+      (await script.run(this.connections.main, this.slotKey, [
+        this.prefix,
+        lease.entry.id,
+        lease.id,
+        ...args,
+      ])) === 1;
+    return {
+      append: (lease, events) =>
+        run(APPEND, lease, [this.options.maxEvents, ...events.flatMap(eventArgs)]),
+      log: (lease, lines) => run(LOG, lease, [this.options.maxEvents, ...lines.flatMap(logArgs)]),
+      complete: (lease, outcome, last) =>
+        run(COMPLETE, lease, [
+          JSON.stringify(outcome),
+          this.options.now(),
+          this.options.retention,
+          this.options.maxEvents,
+          ...(last === undefined ? [] : eventArgs(last)),
+        ]),
+      reconnected: () => this.connections.whenReady(),
+      isConnectionError,
+      released: (lease) => {
+        if (this.held.get(lease.entry.id) === lease) this.held.delete(lease.entry.id);
+        if (this.held.size === 0) {
+          clearInterval(this.renewal);
+          this.renewal = undefined;
+        }
+      },
+    };
+  }
+}
+
+type LeaseReply = [
+  "lease",
+  id: string,
+  entry: string,
+  attempt: number,
+  lease: string,
+  seq: number,
+  logs: number,
+  cancel: string,
+  queued: number,
+];
+type TakeReply = LeaseReply | ["none"] | ["skip"] | ["exhausted", string] | ["wait", number];
+
+function eventArgs({ seq, event }: PendingEvent): (string | number)[] {
+  const fatal = event.fatal === undefined ? "" : event.fatal ? "1" : "0";
+  return [seq, event.type, event.data, fatal, event.key ?? ""];
+}
+
+function logArgs({ n, entry }: PendingLog): (string | number)[] {
+  return [n, JSON.stringify(entry)];
+}
+
+/** A stream entry (`0-<seq>`, fields t, d, f, k) as a stored event. */
+function storedEvent(entryId: string, fields: string[]): StoredEvent {
+  let type = "";
+  let data = "";
+  let fatal: boolean | undefined;
+  let key: string | undefined;
+  for (let i = 0; i < fields.length; i += 2) {
+    const value = fields[i + 1] ?? "";
+    switch (fields[i]) {
+      case "t":
+        type = value;
+        break;
+      case "d":
+        data = value;
+        break;
+      case "f":
+        fatal = value === "1";
+        break;
+      case "k":
+        key = value;
+        break;
+    }
+  }
+  const event = {
+    type: type as StoredEventBody["type"],
+    data,
+    ...(fatal === undefined ? {} : { fatal }),
+    ...(key === undefined ? {} : { key }),
+  };
+  return { seq: Number(entryId.slice(entryId.indexOf("-") + 1)), event };
+}
