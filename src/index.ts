@@ -54,6 +54,13 @@ export type {
   StartedEvent,
 } from "./events/request-event.ts";
 export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  WebhookHeader,
+  type WebhookJwk,
+  type WebhookJwks,
+} from "./queue/verify-webhook.ts";
+export {
   DistributedRunner,
   type InvokeOptions,
   type RankInfo,

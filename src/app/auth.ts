@@ -7,13 +7,15 @@ import { UnauthorizedError } from "./errors.ts";
 import type { AuthOption, AuthRequest } from "./options.ts";
 import { playgroundHtml } from "./playground/index.ts";
 import type { ServerContext } from "./server-context.ts";
+import { JWKS_PATH } from "./webhook-routes.ts";
 
 /**
- * The routes a request without a key may reach: the probes. Kubernetes' two say only a status,
- * so who asks does not matter; `/health` tells a caller with a key more, so its caller is
- * looked up, but one without a key gets in too.
+ * The routes a request without a key may reach: the probes, and the public keys webhooks are
+ * signed with (their receivers have no key). Kubernetes' two probes say only a status, so who
+ * asks does not matter; `/health` tells a caller with a key more, so its caller is looked up,
+ * but one without a key gets in too.
  */
-const PROBES: ReadonlySet<string> = new Set(["/health/live", "/health/ready"]);
+const PROBES: ReadonlySet<string> = new Set(["/health/live", "/health/ready", JWKS_PATH]);
 const HEALTH = "/health";
 
 /** What a key may be made of: what an `Authorization: Key <key>` header can carry as one token. */

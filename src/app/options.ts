@@ -1,6 +1,8 @@
 import type { Logger as PinoLogger } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
 import type { QueueOptions } from "../queue/queue-store.ts";
+import { type WebhookRetryOptions, webhookRetryOptions } from "../queue/webhook.ts";
+import type { WebhookKeyOption } from "../queue/webhook-signer.ts";
 import { show } from "../runner/options.ts";
 import { type CorsOption, checkCors } from "./cors.ts";
 import { type HeartbeatTimers, realTimers } from "./sse-connection.ts";
@@ -86,6 +88,14 @@ export interface ServeOptions {
   readonly redis?: string;
   /** How the queue runs requests (docs/queue.md). */
   readonly queue?: QueueOptions;
+  /**
+   * The Ed25519 private key (PEM) queued requests' webhooks are signed with; every replica of an
+   * app needs the same one. Unset, the file `TROUPE_WEBHOOK_KEY_FILE` names is read; unset too, a
+   * key is made at start (fine for one process) (docs/webhooks.md).
+   */
+  readonly webhookKey?: WebhookKeyOption;
+  /** How webhooks are retried. @default 10 attempts within 2 hours, as fal does */
+  readonly webhooks?: WebhookRetryOptions;
   /** The timers heartbeats use (tests pass fakes). @default the global ones */
   readonly timers?: HeartbeatTimers;
   /**
@@ -147,6 +157,8 @@ export interface ResolvedServeOptions {
   readonly tls: TlsOption | undefined;
   readonly redis: string | undefined;
   readonly queue: QueueOptions;
+  readonly webhookKey: WebhookKeyOption | undefined;
+  readonly webhooks: Required<WebhookRetryOptions>;
   readonly timers: HeartbeatTimers;
 }
 
@@ -178,6 +190,8 @@ export function resolveServeOptions(options: ServeOptions): ResolvedServeOptions
     tls: checkTls(options.tls),
     redis: checkRedis(options.redis ?? nonEmpty(process.env.TROUPE_REDIS_URL)),
     queue: checkQueue(options.queue ?? {}),
+    webhookKey: options.webhookKey,
+    webhooks: webhookRetryOptions(options.webhooks),
     timers: options.timers ?? realTimers,
   };
 }

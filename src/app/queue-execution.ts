@@ -1,8 +1,9 @@
 import { eventData } from "../events/event-data.ts";
 import { publicError } from "../events/public-error.ts";
 import { toJson } from "../events/to-json.ts";
-import type { Lease, Outcome, StoredEventBody } from "../queue/queue-store.ts";
+import type { Lease, LogEntry, Outcome, StoredEventBody } from "../queue/queue-store.ts";
 import type { Execute } from "../queue/queue-worker.ts";
+import { type RankLogLine, withRequestScope } from "../runner/request-scope.ts";
 import { RunnerStream } from "../runner/runner-stream.ts";
 import { NotFoundError } from "./errors.ts";
 import type { ServerContext } from "./server-context.ts";
@@ -38,10 +39,16 @@ export function queueExecution(context: ServerContext): Execute {
     if (e === undefined) {
       return fail(new NotFoundError(`The app has no endpoint ${entry.endpoint} any more`));
     }
+    // What the ranks log while the handler's runner calls run becomes the request's logs.
+    const log = (line: RankLogLine): void => {
+      void lease.log(logEntry(line)).catch(() => {});
+    };
     let result: unknown;
     try {
       signal.throwIfAborted();
-      result = await e.handler(entry.input, { requestId: entry.id, signal });
+      result = await withRequestScope({ requestId: entry.id, log }, () =>
+        e.handler(entry.input, { requestId: entry.id, signal }),
+      );
     } catch (error) {
       return fail(signal.aborted ? signal.reason : error);
     }
@@ -97,6 +104,16 @@ export function queueExecution(context: ServerContext): Execute {
     } finally {
       signal.removeEventListener("abort", onAbort);
     }
+  };
+}
+
+/** A rank's line as fal's log entry: its level in capitals (`INFO`, `STDOUT`, …), from the user's code. */
+function logEntry(line: RankLogLine): LogEntry {
+  return {
+    message: line.message,
+    level: line.level.toUpperCase(),
+    source: "USER",
+    timestamp: new Date().toISOString(),
   };
 }
 

@@ -17,6 +17,7 @@ import type {
   RequestRecord,
   StoredEvent,
 } from "../queue/queue-store.ts";
+import { checkWebhookUrl } from "../queue/webhook.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { validatedInput } from "./endpoint-routes.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
@@ -302,20 +303,6 @@ function timeoutOf(header: string | string[] | undefined): number | undefined {
     );
   }
   return Math.round(seconds * 1000);
-}
-
-function checkWebhookUrl(url: string): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
-    throw new BadRequestError(
-      `Expected fal_webhook to be an http(s) URL, got ${JSON.stringify(url)}`,
-    );
-  }
 }
 
 function lastEventIdOf(request: FastifyRequest): number {

@@ -2,11 +2,14 @@ import { Gauge } from "prom-client";
 import { MemoryStore } from "../queue/memory-store.ts";
 import type { QueueStore } from "../queue/queue-store.ts";
 import { QueueWorker } from "../queue/queue-worker.ts";
+import { deliverWebhook } from "../queue/webhook.ts";
+import { webhookSigner } from "../queue/webhook-signer.ts";
 import type { QueueHealth } from "./health.ts";
 import type { HttpServer } from "./http-server.ts";
 import { queueExecution } from "./queue-execution.ts";
 import { registerQueueRoutes } from "./queue-routes.ts";
 import type { ServerContext } from "./server-context.ts";
+import { registerWebhookRoutes } from "./webhook-routes.ts";
 
 /** The queue of one server: its store, its routes, and the worker that runs what it holds. */
 export interface QueueService {
@@ -24,12 +27,16 @@ export interface QueueService {
  * replica of the same app id (`redis`). Its routes are registered at once; it takes requests
  * once `start()` is called.
  */
-export function startQueue(
+export async function startQueue(
   server: HttpServer,
   context: ServerContext,
   appId: string,
-): QueueService {
+): Promise<QueueService> {
   const { queue: options } = context.options;
+  const signer = await webhookSigner(context.options.webhookKey);
+  registerWebhookRoutes(server, signer);
+  // Webhooks still being tried stop with the server.
+  const webhooks = new AbortController();
   const store: QueueStore = new MemoryStore(options);
   const kind = "memory";
   registerQueueRoutes(server, context, { store, appId });
@@ -60,11 +67,21 @@ export function startQueue(
         concurrency: options.concurrency ?? Math.max(1, context.runners().length),
         execute: queueExecution(context),
         onError: (error, message) => context.logger.error({ err: error }, message),
+        onComplete: (entry, outcome) => {
+          if (entry.webhookUrl === undefined) return;
+          void deliverWebhook(entry, outcome, {
+            ...context.options.webhooks,
+            signer,
+            signal: webhooks.signal,
+            logger: context.logger,
+          }).catch(() => {});
+        },
       });
       worker.start();
     },
     async stop(reason) {
       await worker?.stop(reason);
+      webhooks.abort(reason);
       await store.close();
     },
   };
