@@ -58,7 +58,8 @@ export class RedisConnections {
 
   /** `true` while commands can be sent (and the store caught up after a reconnect). */
   get connected(): boolean {
-    return this.ready && this.main.status === "ready";
+    // A socket Redis closed is unwritable before ioredis hears of the close.
+    return this.ready && this.main.status === "ready" && this.main.stream.writable;
   }
 
   /** Resolves once connected; `false` if `signal` aborted or the store closed first. */

@@ -140,33 +140,39 @@ export class RedisStore implements QueueStore {
   async *events(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<StoredEvent> {
     let seq = afterSeq;
     const stream = this.key("e", id);
-    for (let first = true; !signal.aborted; first = false) {
-      // Redis went away while following: wait for it (a first read fails at once instead).
-      if (!first && !(await this.connections.whenReady(signal))) return;
-      // Read before the replay: if it was completed then, its last event is in the stream.
-      const record = await this.get(id);
-      if (record === undefined) return;
-      for (;;) {
-        const page = await this.reach(() =>
-          this.connections.main.xrange(stream, `(0-${seq}`, "+", "COUNT", PAGE),
-        );
-        for (const [entryId, fields] of page) {
-          const event = storedEvent(entryId, fields);
-          yield event;
-          seq = event.seq;
-          if (isLastEvent(event.event)) return;
+    // Once the request was found, Redis going away means waiting for it (a first read fails).
+    let found = false;
+    while (!signal.aborted) {
+      if (found && !(await this.connections.whenReady(signal))) return;
+      try {
+        // Read before the replay: if it was completed then, its last event is in the stream.
+        const record = await this.get(id);
+        if (record === undefined) return;
+        found = true;
+        for (;;) {
+          const page = await this.reach(() =>
+            this.connections.main.xrange(stream, `(0-${seq}`, "+", "COUNT", PAGE),
+          );
+          for (const [entryId, fields] of page) {
+            const event = storedEvent(entryId, fields);
+            yield event;
+            seq = event.seq;
+            if (isLastEvent(event.event)) return;
+          }
+          if (page.length < PAGE) break;
         }
-        if (page.length < PAGE) break;
-      }
-      if (record.phase === "COMPLETED") return;
-      for (;;) {
-        const page = await this.follow(stream, seq, signal);
-        if (page === undefined) break;
-        for (const event of page) {
-          yield event;
-          seq = event.seq;
-          if (isLastEvent(event.event)) return;
+        if (record.phase === "COMPLETED") return;
+        for (;;) {
+          const page = await this.follow(stream, seq, signal);
+          if (page === undefined) break;
+          for (const event of page) {
+            yield event;
+            seq = event.seq;
+            if (isLastEvent(event.event)) return;
+          }
         }
+      } catch (error) {
+        if (!found || !QueueUnavailableError.isInstance(error)) throw error;
       }
     }
   }

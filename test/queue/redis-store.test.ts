@@ -1,0 +1,335 @@
+/**
+ * The Redis store where one process is not the whole story: Redis killed and restarted under a
+ * held lease, replicas (stores of one app id with their own consumer names) taking over from one
+ * that stopped renewing, fencing, attempts running out, and 10,000 queued requests.
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { QueueStore, StoredEvent } from "../../src/queue/queue-store.ts";
+import { RedisStore, type RedisStoreOptions } from "../../src/queue/redis-store.ts";
+import { RedisServer } from "../fixtures/redis-server.ts";
+import { collect } from "../helpers.ts";
+import { queueEntry } from "./support/queue-entries.ts";
+
+const opened: QueueStore[] = [];
+const controllers: AbortController[] = [];
+afterEach(async () => {
+  for (const controller of controllers.splice(0)) controller.abort();
+  await Promise.all(opened.splice(0).map((store) => store.close()));
+});
+
+function signal(): AbortSignal {
+  const controller = new AbortController();
+  controllers.push(controller);
+  return controller.signal;
+}
+
+function replica(
+  server: RedisServer,
+  appId: string,
+  options: Partial<RedisStoreOptions> = {},
+): RedisStore {
+  const store = new RedisStore({ url: server.url, appId, ...options });
+  opened.push(store);
+  return store;
+}
+
+async function take(store: QueueStore) {
+  const lease = await store.take(signal());
+  if (lease === undefined) throw new Error("take() gave nothing");
+  return lease;
+}
+
+const started = { type: "started" as const, data: "{}" };
+const result = (n: number) => ({ type: "result" as const, data: JSON.stringify({ n }) });
+const line = (message: string) => ({
+  message,
+  level: "INFO",
+  source: "USER" as const,
+  timestamp: new Date(0).toISOString(),
+});
+const kinds = (events: StoredEvent[]) => events.map((e) => `${e.seq}:${e.event.type}`);
+
+describe("the Redis store when Redis goes away", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await RedisServer.start({ persistent: true });
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("keeps a held request's writes through a restart, loses nothing accepted, and refuses submits meanwhile", async () => {
+    const store = replica(server, `test/${randomUUID()}`);
+    const running = queueEntry();
+    const waiting = queueEntry();
+    await store.submit(running);
+    const lease = await take(store);
+    await store.submit(waiting);
+    await lease.append(started);
+    await lease.append(result(1));
+
+    // A reader following the request, its first event read before Redis goes away.
+    const reader = store.events(running.id, 0, signal())[Symbol.asyncIterator]();
+    const first = await reader.next();
+    const rest = collect({ [Symbol.asyncIterator]: () => reader });
+    await server.kill();
+    await expect(store.submit(queueEntry())).rejects.toMatchObject({
+      name: "QueueUnavailableError",
+      code: "QUEUE_UNAVAILABLE",
+    });
+    expect(store.health().connected).toBe(false);
+    await expect(store.get(running.id)).rejects.toMatchObject({ code: "QUEUE_UNAVAILABLE" });
+    // The holder goes on: what it writes now waits, in order, for Redis to come back.
+    const writes = Promise.all([
+      lease.append(result(2)),
+      lease.log(line("while Redis was away")),
+      lease.append({ type: "done", data: '"ok"' }),
+      lease.complete({ ok: true, output: '"ok"' }),
+    ]);
+    expect(lease.signal.aborted).toBe(false);
+
+    await server.restart();
+    await writes;
+    expect(store.health().connected).toBe(true);
+    expect(await store.get(running.id)).toMatchObject({
+      phase: "COMPLETED",
+      attempt: 1,
+      outcome: { ok: true, output: '"ok"' },
+    });
+    const all = ["1:started", "2:result", "3:result", "4:done"];
+    expect(kinds(await collect(store.events(running.id, 0, signal())))).toEqual(all);
+    // A reader that followed through the outage got each event once.
+    expect(kinds([first.value, ...(await rest)])).toEqual(all);
+    expect(await store.logs(running.id)).toEqual([line("while Redis was away")]);
+    expect(await store.get(waiting.id)).toMatchObject({ phase: "IN_QUEUE", position: 0 });
+    expect((await take(store)).entry.id).toBe(waiting.id);
+  });
+
+  it("fails a held lease with LEASE_LOST when Redis comes back without its data, and takes new work", async () => {
+    const forgetful = await RedisServer.start();
+    try {
+      const store = replica(forgetful, `test/${randomUUID()}`);
+      await store.submit(queueEntry());
+      const lease = await take(store);
+      await forgetful.kill();
+      const late = lease.append(result(1));
+      await forgetful.restart();
+      await expect(late).rejects.toMatchObject({ code: "LEASE_LOST" });
+      expect(lease.signal.reason).toMatchObject({ code: "LEASE_LOST" });
+      const entry = queueEntry();
+      await store.submit(entry);
+      expect((await take(store)).entry.id).toBe(entry.id);
+    } finally {
+      await forgetful.stop();
+    }
+  });
+
+  it("refuses a submit at once when Redis was never reachable", async () => {
+    const closed = await RedisServer.start();
+    const url = closed.url;
+    await closed.stop();
+    const store = new RedisStore({ url, appId: "test/unreachable" });
+    opened.push(store);
+    await expect(store.submit(queueEntry())).rejects.toMatchObject({ code: "QUEUE_UNAVAILABLE" });
+    expect(store.health()).toEqual({ connected: false, queued: 0 });
+  });
+});
+
+describe("Redis store replicas", () => {
+  let server: RedisServer;
+  let raw: Redis;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    raw = new Redis(server.url, { protocol: 2 });
+  });
+  afterAll(async () => {
+    raw.disconnect();
+    await server.stop();
+  });
+
+  // `slow` renews every 20 s: to a replica with a 300 ms lease time, it stopped renewing.
+  function pair(options: Partial<RedisStoreOptions> = {}) {
+    const appId = `test/${randomUUID()}`;
+    return {
+      appId,
+      slow: replica(server, appId, { consumer: "slow", leaseTime: 60_000 }),
+      fast: replica(server, appId, { consumer: "fast", leaseTime: 300, ...options }),
+    };
+  }
+
+  it("serves one replica's request to another: status, events followed live, cancel", async () => {
+    const { slow, fast } = pair();
+    const entry = queueEntry();
+    expect(await fast.submit(entry)).toBe(0);
+    const lease = await take(slow);
+    expect(await fast.get(entry.id)).toMatchObject({ phase: "IN_PROGRESS", attempt: 1 });
+
+    const seen: string[] = [];
+    const reader = (async () => {
+      for await (const event of fast.events(entry.id, 0, signal())) {
+        seen.push(`${event.seq}:${event.event.type}`);
+        if (event.seq === 1) await fast.cancel(entry.id);
+      }
+    })();
+    await lease.append(started);
+    const reason = await new Promise<unknown>((resolve) =>
+      lease.signal.addEventListener("abort", () => resolve(lease.signal.reason), { once: true }),
+    );
+    expect(reason).toMatchObject({ name: "AbortError" });
+    const error = { name: "AbortError", code: "ABORTED", message: "cancelled" };
+    await lease.append({
+      type: "error",
+      data: JSON.stringify({ error, fatal: true }),
+      fatal: true,
+    });
+    await lease.complete({ ok: false, error });
+    await reader;
+    expect(seen).toEqual(["1:started", "2:error"]);
+  });
+
+  it("takes over a request whose replica stopped renewing, with a retry event, and fences the old holder", async () => {
+    const { slow, fast } = pair();
+    const entry = queueEntry();
+    await slow.submit(entry);
+    const first = await take(slow);
+    await first.append(started);
+    await first.append(result(1));
+
+    const second = await take(fast);
+    expect(second.entry).toEqual(entry);
+    expect(second.attempt).toBe(2);
+    // The old holder's late write is refused, and its signal says why.
+    await expect(first.append(result(99))).rejects.toMatchObject({ code: "LEASE_LOST" });
+    expect(first.signal.reason).toMatchObject({ name: "LeaseLostError", code: "LEASE_LOST" });
+    await expect(first.complete({ ok: true, output: "99" })).rejects.toMatchObject({
+      code: "LEASE_LOST",
+    });
+
+    await second.append(started);
+    await second.append({ type: "done", data: '"second"' });
+    await second.complete({ ok: true, output: '"second"' });
+    const events = await collect(fast.events(entry.id, 0, signal()));
+    expect(kinds(events)).toEqual(["1:started", "2:result", "3:retry", "4:started", "5:done"]);
+    expect(JSON.parse(events[2]?.event.data ?? "")).toMatchObject({
+      attempt: 2,
+      error: { name: "LeaseLostError", code: "LEASE_LOST", requestId: entry.id },
+    });
+    expect(await slow.get(entry.id)).toMatchObject({
+      phase: "COMPLETED",
+      attempt: 2,
+      outcome: { ok: true, output: '"second"' },
+    });
+  });
+
+  it("completes a request with ATTEMPTS_EXHAUSTED once its replicas died on every attempt", async () => {
+    const { slow, fast } = pair({ maxAttempts: 1 });
+    const entry = queueEntry();
+    const next = queueEntry();
+    await slow.submit(entry);
+    await take(slow);
+    const taking = fast.take(signal());
+    const events = await collect(fast.events(entry.id, 0, signal()));
+    // The exhausted request is not handed out: the taker waits on for the next one.
+    await fast.submit(next);
+    expect((await taking)?.entry.id).toBe(next.id);
+    expect(events.map((e) => [e.event.type, e.event.fatal])).toEqual([["error", true]]);
+    const error = {
+      name: "AttemptsExhaustedError",
+      code: "ATTEMPTS_EXHAUSTED",
+      message: `Request ${entry.id} was lost with its replica on each of its 1 attempts`,
+      requestId: entry.id,
+    };
+    expect(JSON.parse(events[0]?.event.data ?? "")).toEqual({ error, fatal: true });
+    expect(await fast.get(entry.id)).toMatchObject({
+      phase: "COMPLETED",
+      attempt: 1,
+      outcome: { ok: false, error },
+    });
+  });
+
+  it("runs a request whose token was read by a replica that died before it took one", async () => {
+    const { appId, fast } = pair();
+    const entry = queueEntry();
+    await fast.submit(entry);
+    // A replica reads the token and dies: it is pending with nobody holding a request for it.
+    const tokens = `troupe:{${appId}}:tokens`;
+    await raw.xgroup("CREATE", tokens, "runners", "0", "MKSTREAM").catch(() => {});
+    const read = await raw.xreadgroup(
+      "GROUP",
+      "runners",
+      "ghost",
+      "COUNT",
+      1,
+      "STREAMS",
+      tokens,
+      ">",
+    );
+    expect(read).not.toBeNull();
+    const lease = await take(fast);
+    expect(lease.entry.id).toBe(entry.id);
+    expect(lease.attempt).toBe(1);
+  });
+
+  it("lets every key of a completed request expire after its retention", async () => {
+    const appId = `test/${randomUUID()}`;
+    const store = replica(server, appId, { retention: 60_000 });
+    const entry = queueEntry();
+    await store.submit(entry);
+    const lease = await take(store);
+    await lease.log(line("x"));
+    await lease.append({ type: "result", data: "1", key: "preview" });
+    await lease.complete({ ok: true, output: "1" });
+    const keys = await raw.keys(`troupe:{${appId}}:?:${entry.id}`);
+    expect(keys.map((key) => key.split(":")[2]).sort()).toEqual(["e", "k", "l", "r"]);
+    for (const key of keys) {
+      const ttl = await raw.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    }
+  });
+
+  it("gives 10,000 queued requests their exact positions (Redis memory and RSS in the log)", async () => {
+    const store = replica(server, `test/${randomUUID()}`);
+    const before = await usedMemory(raw);
+    const rssBefore = process.memoryUsage().rss;
+    const entries = Array.from({ length: 10_000 }, (_, i) =>
+      queueEntry({ priority: i % 10 === 9 ? "low" : "normal", input: { prompt: `request ${i}` } }),
+    );
+    const positions: number[] = [];
+    for (let start = 0; start < entries.length; start += 1000) {
+      // One connection keeps the order of the calls: each sees the ones before it.
+      positions.push(
+        ...(await Promise.all(entries.slice(start, start + 1000).map((e) => store.submit(e)))),
+      );
+    }
+    let normal = 0;
+    let low = 0;
+    entries.forEach((entry, i) => {
+      expect(positions[i]).toBe(entry.priority === "low" ? normal + low++ : normal++);
+    });
+    // Now every normal one is ahead of every low one.
+    const records = await Promise.all(entries.map((entry) => store.get(entry.id)));
+    normal = 0;
+    low = 0;
+    records.forEach((record, i) => {
+      expect(record?.position).toBe(entries[i]?.priority === "low" ? 9000 + low++ : normal++);
+    });
+    expect(store.health().queued).toBe(10_000);
+    const after = await usedMemory(raw);
+    console.log(
+      `10,000 queued requests: Redis used_memory +${((after - before) / 1e6).toFixed(1)} MB ` +
+        `(${Math.round((after - before) / 10_000)} B each), this process's RSS ` +
+        `${(rssBefore / 1e6).toFixed(0)} -> ${(process.memoryUsage().rss / 1e6).toFixed(0)} MB`,
+    );
+    expect((await take(store)).entry.id).toBe(entries[0]?.id);
+    expect((await store.get(entries[1]?.id ?? ""))?.position).toBe(0);
+    expect((await store.get(entries[9]?.id ?? ""))?.position).toBe(8999);
+  });
+});
+
+async function usedMemory(redis: Redis): Promise<number> {
+  const info = await redis.info("memory");
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+}
