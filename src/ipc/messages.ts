@@ -2,7 +2,12 @@ import type { ImageFormat } from "../encoding/image.ts";
 /**
  * Every message between the runner and a rank, as one typed union per direction. Each message
  * about a request carries that request's `id`; the runner rejects any message whose id is not
- * the request it is running (see `runner/rank-process.ts`).
+ * the request it is running (see `runner/scheduler.ts`).
+ *
+ * A request starts in one phase on one rank and in two on several: the runner sends `call`
+ * (`held` on several ranks), every rank acknowledges it with `started`; a held call waits, its
+ * `call()` not run, until the runner has heard every rank's `started` and sends `go`. So a request
+ * whose group died before `go` was sent ran on no rank, and the runner re-queues it.
  */
 import type { SerializedError } from "../errors.ts";
 
@@ -36,7 +41,15 @@ export type RunnerMessage =
       readonly streaming: boolean;
       /** Format of the images in the final result. */
       readonly imageFormat: ImageFormat;
+      /**
+       * Acknowledge it and wait for `go` before running `call()` (several ranks); `false`: run it
+       * once the acknowledgement has left the process (one rank).
+       */
+      readonly held: boolean;
     }
+  /** Every rank acknowledged held call `id`: run `call()` now. Sent once per held call, never after a cancel. */
+  | { readonly t: "go"; readonly id: number }
+  /** Abandon call `id`; a held call that had no `go` yet ends as aborted without running `call()`. */
   | { readonly t: "cancel"; readonly id: number; readonly reason: SerializedError }
   | { readonly t: "stop" };
 
@@ -47,8 +60,10 @@ export type RankMessage =
   /** Loading the module or `setup()` failed; the rank exits after sending this. */
   | { readonly t: "setupFailed"; readonly error: SerializedError }
   /**
-   * The rank took request `id` and is about to run `call()`; sent before anything else about it.
-   * Until a rank has said this, no rank ran the request, so a group that dies may re-queue it.
+   * The rank took request `id`; sent before anything else about it. A held call's `call()` runs
+   * once `go` comes; an unheld one's as soon as this has left the process. Until `go` was sent
+   * (held), or until the rank said this (unheld), no rank ran the request, so a group that dies
+   * re-queues it.
    */
   | { readonly t: "started"; readonly id: number }
   /** Streamed results of request `id`, oldest first, each encoded on its own. */

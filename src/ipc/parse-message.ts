@@ -92,6 +92,7 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
       if (typeof m.requestId !== "string" || typeof m.streaming !== "boolean") {
         throw bad(m, "`requestId` and `streaming` must be a string and a boolean");
       }
+      if (typeof m.held !== "boolean") throw bad(m, "`held` must be a boolean");
       if (!(m.payload instanceof Uint8Array)) throw bad(m, "`payload` must be bytes");
       if (!IMAGE_FORMATS.has(m.imageFormat as string)) {
         throw bad(m, "`imageFormat` must be jpeg, png or webp");
@@ -103,7 +104,10 @@ export function parseRunnerMessage(value: unknown): RunnerMessage {
         payload: m.payload,
         streaming: m.streaming,
         imageFormat: m.imageFormat as ImageFormat,
+        held: m.held,
       };
+    case "go":
+      return { t: "go", id: idField(m) };
     case "cancel":
       return { t: "cancel", id: idField(m), reason: errorField(m, "reason") };
     case "stop":

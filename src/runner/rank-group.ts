@@ -318,8 +318,9 @@ export class RankGroup {
         return;
       default:
         // A broken group's ranks are being killed: what they still send belongs to no request,
-        // but a rank that says it began the running request decides that request's fate (it
-        // ran, so it fails rather than being re-queued).
+        // but the one rank of a group of one that says it began the running request decides that
+        // request's fate (it ran, so it fails rather than being re-queued). On several ranks the
+        // scheduler sends a broken group no `go`, so their acknowledgements change nothing.
         if (this.currentState !== "failed" || message.t === "started") {
           this.sink.receive(rank, message);
         }

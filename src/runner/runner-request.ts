@@ -22,9 +22,10 @@ export type RunnerRequestInit = Pick<
 /**
  * One call's state inside the runner, from submission until every rank is done with it:
  * `queued` -> `running` (sent to every rank) -> `settling` (its outcome is known, cancelled on the
- * ranks that still run it) -> `finished` (no rank holds it). A running request that no rank began
- * (none acknowledged it) when its group died goes back to `queued` (`requeue`). Its consumer
- * reads `buffer`.
+ * ranks that still run it) -> `finished` (no rank holds it). A running request has `begun` once a
+ * rank may run its `call()`: on several ranks, when every rank acknowledged it and the runner sent
+ * `go` (`release`); on one, at that rank's acknowledgement. One that had not begun when its group
+ * died goes back to `queued` (`requeue`). Its consumer reads `buffer`.
  */
 export class RunnerRequest {
   /** The runner's own number for it, which every message about it carries. */
@@ -43,8 +44,14 @@ export class RunnerRequest {
   private currentState: RequestState = "queued";
   /** Ranks that have not yet finished or abandoned it. */
   private readonly pending = new Set<number>();
-  /** Ranks that said they began it (`started`): it ran on them. */
-  private readonly begun = new Set<number>();
+  /** Ranks that acknowledged this sending of it (`started`). */
+  private readonly acknowledged = new Set<number>();
+  /** How many ranks it was sent to this time. */
+  private ranks = 0;
+  /** Sent held: its ranks wait for `go` (several ranks). */
+  private isHeld = false;
+  /** A rank may have run its `call()`: it is never run again. */
+  private hasBegun = false;
   /** How many times it was sent to a group: a timer armed for one sending ignores the next. */
   private dispatches = 0;
   /** Rank 0's encoded return value, once it arrived. */
@@ -92,10 +99,15 @@ export class RunnerRequest {
     if (this.streaming) this.buffer.push({ kind: "queued", position });
   }
 
-  /** It was sent to ranks `0..worldSize-1`, which produce its results. Returns the sending's number. */
+  /**
+   * It is sent to ranks `0..worldSize-1`, which produce its results: held (see `held`) when there
+   * are several. Returns the sending's number.
+   */
   start(worldSize: number, producers: ResultProducers): number {
     this.currentState = "running";
     this.producers = producers;
+    this.ranks = worldSize;
+    this.isHeld = worldSize > 1;
     for (let rank = 0; rank < worldSize; rank++) this.pending.add(rank);
     // A streaming timeout counts from here, not from the last queue position it was told.
     this.buffer.lastPushAt = performance.now();
@@ -107,30 +119,47 @@ export class RunnerRequest {
     return this.currentState === "running" && this.dispatches === dispatch;
   }
 
+  /** Its ranks acknowledge it and wait for `go` before running it (it was sent to several). */
+  get held(): boolean {
+    return this.isHeld;
+  }
+
   /**
-   * Rank `rank` said it began the request. The first rank to say so makes it `started` for a
-   * streaming consumer: that event means a rank runs it, not only that it was sent.
+   * Rank `rank` acknowledged it (`started`). Unheld, it has begun. Held, returns `true` when this
+   * was the last rank's acknowledgement while it still runs: the caller may `release` it.
    */
-  rankStarted(rank: number): void {
-    if (this.begun.size === 0 && this.streaming) this.buffer.push({ kind: "started" });
-    this.begun.add(rank);
+  rankAcknowledged(rank: number): boolean {
+    this.acknowledged.add(rank);
+    if (!this.isHeld) {
+      this.begin();
+      return false;
+    }
+    return (
+      !this.hasBegun && this.currentState === "running" && this.acknowledged.size === this.ranks
+    );
   }
 
-  /** `true` once a rank said it began it: from then on it ran, and is never run again. */
-  get startedOnAnyRank(): boolean {
-    return this.begun.size > 0;
+  /** The caller sends the held request's `go` to every rank: it has begun. */
+  release(): void {
+    this.begin();
+  }
+
+  /** `true` once a rank may have run it: from then on it ran, and is never run again. */
+  get begun(): boolean {
+    return this.hasBegun;
   }
 
   /**
-   * Its group died before any rank began it: back to `queued`, to be sent to the next group as
-   * if for the first time. Only a running request that no rank began, and whose outcome is not
-   * known, can be re-queued (nothing else about it came from a rank: the acknowledgement comes
-   * first).
+   * Its group died before it began: back to `queued`, to be sent to the next group as if for the
+   * first time. Only a running request that had not begun, and whose outcome is not known, can be
+   * re-queued (nothing else about it came from a rank: the acknowledgement comes first, and no
+   * rank runs a held call before its `go`).
    */
   requeue(): void {
     this.currentState = "queued";
     this.producers = undefined;
     this.pending.clear();
+    this.acknowledged.clear();
   }
 
   /**
@@ -196,6 +225,13 @@ export class RunnerRequest {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.buffer.detach();
     return succeeded;
+  }
+
+  /** The first time it begins, a streaming consumer is told `started`: every rank runs it now. */
+  private begin(): void {
+    if (this.hasBegun) return;
+    this.hasBegun = true;
+    if (this.streaming) this.buffer.push({ kind: "started" });
   }
 
   private onPressure(paused: boolean): void {

@@ -47,6 +47,7 @@ export interface Submission {
 /**
  * Runs requests one at a time, in the order they came, on the rank group it is attached to
  * (ranks' collectives must line up). It owns the queue and the running request: queue positions,
+ * the start (on several ranks in two phases: `call` held, every rank's `started`, then `go`),
  * timeouts, cancellation on every rank with its grace period, per-rank completion and
  * backpressure. The group delivers its ranks' request messages here (`receive`); when ranks do
  * not finish a cancelled request in time, the scheduler fails the group, whose owner restarts it.
@@ -54,6 +55,8 @@ export interface Submission {
 export class Scheduler implements RequestMessageSink {
   private readonly queue: RunnerRequest[] = [];
   private current: RunnerRequest | undefined;
+  /** The group the running request was sent to: only that one is ever told to run it (`go`). */
+  private currentGroup: ScheduledGroup | undefined;
   private group: ScheduledGroup | undefined;
   private nextId = 1;
   private completed = 0;
@@ -88,17 +91,18 @@ export class Scheduler implements RequestMessageSink {
 
   /**
    * The group is gone; the queue waits for the next one. The running request fails with `error`
-   * if a rank said it began it. If none has said so yet it is held, still running, until
-   * `drained` (every rank of the group has exited and what it sent has been read): then it fails
-   * with `error` if a rank's acknowledgement came after all, else it goes back to the head of the
-   * queue, for the next group. A request no rank ran is never failed by its group's death.
+   * if it had begun: `go` was sent (several ranks), or its rank said `started` (one). If not, it
+   * stays the running request until `drained` (every rank of the group has exited and what it
+   * sent has been read): then it fails with `error` if its one rank's acknowledgement came after
+   * all, else it goes back to the head of the queue, for the next group (a dead group is never
+   * sent `go`). A request no rank ran is never failed by its group's death.
    */
   detach(error: Error, drained?: Promise<void>): void {
     this.group = undefined;
     clearTimeout(this.keepaliveTimer);
     const current = this.current;
     if (current === undefined) return;
-    if (drained === undefined || current.state !== "running" || current.startedOnAnyRank) {
+    if (drained === undefined || current.state !== "running" || current.begun) {
       current.fail(error);
       this.finish(current);
       return;
@@ -175,8 +179,8 @@ export class Scheduler implements RequestMessageSink {
     const applies = request !== undefined && request.id === message.id && request.isPendingOn(rank);
     if (message.t === "started") {
       // An acknowledgement carries nothing that could leak into another request. One for no
-      // running request is a broken group's rank that began its request after it was failed.
-      if (applies) request.rankStarted(rank);
+      // running request is a broken group's rank that took its request after it was failed.
+      if (applies && request.rankAcknowledged(rank)) this.release(request);
       return;
     }
     if (!applies) {
@@ -252,6 +256,8 @@ export class Scheduler implements RequestMessageSink {
 
   private dispatch(request: RunnerRequest, group: ScheduledGroup): void {
     this.current = request;
+    this.currentGroup = group;
+    const dispatch = request.start(group.worldSize, group);
     // The same message for every rank: encoded once.
     group.broadcast(
       encodeFrame({
@@ -261,26 +267,39 @@ export class Scheduler implements RequestMessageSink {
         payload: request.payload,
         streaming: request.streaming,
         imageFormat: request.imageFormat,
+        held: request.held,
       }),
     );
-    const dispatch = request.start(group.worldSize, group);
     if (request.streamingTimeout !== undefined)
       this.armIdleTimer(request, request.streamingTimeout, dispatch);
   }
 
   /**
-   * The drained group's running request, which no rank had acknowledged when it died: it fails if
-   * an acknowledgement came since; else it is queued first again (or fails as queued requests
+   * Every rank acknowledged the held running request: it runs now, on every rank (one broadcast,
+   * after one round trip). A group that broke since gets no `go`: the request waits, unrun, for
+   * `detach` to re-queue it.
+   */
+  private release(request: RunnerRequest): void {
+    const group = this.group;
+    if (group === undefined || group !== this.currentGroup || group.state !== "ready") return;
+    request.release();
+    group.broadcast(encodeFrame({ t: "go", id: request.id }));
+  }
+
+  /**
+   * The drained group's running request, which had not begun when it died: it fails if its one
+   * rank's acknowledgement came since; else it is queued first again (or fails as queued requests
    * did meanwhile, when the queue cannot run).
    */
   private requeueUnstarted(request: RunnerRequest, error: Error): void {
     if (this.current !== request) return;
-    if (request.state !== "running" || request.startedOnAnyRank) {
+    if (request.state !== "running" || request.begun) {
       request.fail(error);
       this.finish(request);
       return;
     }
     this.current = undefined;
+    this.currentGroup = undefined;
     request.requeue();
     if (this.unavailable !== undefined) {
       this.finishQueued(request, this.unavailable);
@@ -340,6 +359,7 @@ export class Scheduler implements RequestMessageSink {
     if (request.finish()) this.completed++;
     if (this.current === request) {
       this.current = undefined;
+      this.currentGroup = undefined;
       this.group?.resumeResults();
     }
   }

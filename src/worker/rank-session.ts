@@ -1,7 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { initProcessGroup } from "../collectives/init-process-group.ts";
 import type { ProcessGroup } from "../collectives/process-group.ts";
-import type { ImageFormat } from "../encoding/image.ts";
 import {
   InvalidWorkerError,
   ProtocolError,
@@ -37,17 +36,27 @@ export interface RankSessionOptions {
   readonly joinGroup?: (timeout: number) => Promise<ProcessGroup>;
 }
 
+type CallMessage = Extract<RunnerMessage, { t: "call" }>;
+
 interface ActiveCall {
   readonly id: number;
   readonly streaming: boolean;
   readonly controller: AbortController;
+  /** It waits for its `go` before call() runs. */
+  readonly held: boolean;
+  /**
+   * A held call waiting for its `go`: `true` runs call() now, `false` (a cancel came first) ends
+   * the call unrun. Undefined once used, and for a call that was not held.
+   */
+  release: ((go: boolean) => void) | undefined;
 }
 
 /**
  * One rank's side of the conversation with its runner: `init` loads the worker module, joins the
  * process group and runs `setup()`; then one `call` at a time, which a `cancel` may abort; `stop`
- * tears down and exits. Messages out of turn (a call while another runs, or before setup) are a
- * protocol error, and the rank exits. Results the worker adds go to its outbox, a
+ * tears down and exits. A held call is acknowledged and waits for its `go` before `call()` runs
+ * (a cancel first ends it as aborted, unrun). Messages out of turn (a call while another runs, or
+ * before setup; a `go` for no held call) are a protocol error, and the rank exits. Results the worker adds go to its outbox, a
  * {@link ResultSink}; results added outside the call they belong to are dropped, with a warning.
  */
 export class RankSession {
@@ -86,13 +95,10 @@ export class RankSession {
         void this.init(message.worker, message.setup, message.config);
         return;
       case "call":
-        this.call(
-          message.id,
-          message.requestId,
-          message.payload,
-          message.streaming,
-          message.imageFormat,
-        );
+        this.call(message);
+        return;
+      case "go":
+        this.go(message.id);
         return;
       case "cancel":
         this.cancel(message.id, message.reason);
@@ -148,13 +154,7 @@ export class RankSession {
     }
   }
 
-  private call(
-    id: number,
-    requestId: string,
-    payload: Uint8Array,
-    streaming: boolean,
-    imageFormat: ImageFormat,
-  ): void {
+  private call(message: CallMessage): void {
     const { worker, active } = this;
     if (worker === undefined || active !== undefined || this.stopping) {
       const state =
@@ -163,10 +163,27 @@ export class RankSession {
           : active !== undefined
             ? `running call ${active.id}`
             : "stopping";
-      this.fatal(new ProtocolError(`Call ${id} arrived while the rank was ${state}`));
+      this.fatal(new ProtocolError(`Call ${message.id} arrived while the rank was ${state}`));
       return;
     }
-    this.activeDone = this.run(worker, id, requestId, payload, streaming, imageFormat);
+    this.activeDone = this.run(worker, message);
+  }
+
+  private go(id: number): void {
+    const active = this.active;
+    const release = active?.id === id ? active.release : undefined;
+    if (active === undefined || release === undefined) {
+      const state =
+        active === undefined
+          ? "no call was held"
+          : active.id === id
+            ? "it was not held, or already running"
+            : `call ${active.id} was held`;
+      this.fatal(new ProtocolError(`Go for call ${id} arrived while ${state}`));
+      return;
+    }
+    active.release = undefined;
+    release(true);
   }
 
   private cancel(id: number, serialized: SerializedError): void {
@@ -178,40 +195,42 @@ export class RankSession {
       "AbortError",
     );
     active.controller.abort(reason);
+    // A held call ends without running call().
+    const release = active.release;
+    active.release = undefined;
+    release?.(false);
     // Collectives this request is waiting in fail at once, here and on every other rank.
     this.dist?.abort(reason);
     this.sink?.cancel();
   }
 
-  private async run(
-    instance: DistributedWorker,
-    id: number,
-    requestId: string,
-    payload: Uint8Array,
-    streaming: boolean,
-    imageFormat: ImageFormat,
-  ): Promise<void> {
-    const call: ActiveCall = { id, streaming, controller: new AbortController() };
+  private async run(instance: DistributedWorker, message: CallMessage): Promise<void> {
+    const { id, requestId, payload, streaming, imageFormat, held } = message;
+    const call: ActiveCall = {
+      id,
+      streaming,
+      controller: new AbortController(),
+      held,
+      release: undefined,
+    };
     const ctx: CallContext = { requestId, signal: call.controller.signal, streaming };
     const sink = this.sink as ResultSink;
     this.active = call;
-    // Before call() runs, and before any result, on the same channel: once the runner has read
-    // this, the request ran here; until it has, the group's death may re-queue the request.
+    // Before call() runs, and before any result, on the same channel. Held, call() waits for the
+    // runner's `go`, which it sends once every rank's acknowledgement arrived: a group that died
+    // before then ran it nowhere. Not held (one rank), once the runner has read this, the request
+    // ran here; until it has, the group's death may re-queue the request.
     this.send({ t: "started", id });
-    const leaving = this.untilSent();
+    const leaving = held ? undefined : this.untilSent();
     sink.begin(id);
     // Collectives of this request run in their own epoch: whatever an earlier, cancelled request
     // left in flight is dropped, and an abort of that one does not leak into this one.
     this.dist?.beginEpoch(id);
     try {
-      // call() begins only once the acknowledgement is out of this process: a rank that dies
-      // before then never began it. It is out at once unless earlier messages are still queued.
-      if (leaving !== undefined) {
-        await leaving;
-        call.controller.signal.throwIfAborted();
-      }
-      const input = decodeValue(payload);
-      const output = await this.callScope.run(call, () => instance.call(input, ctx));
+      const output = await this.whenReleased(call, leaving, () => {
+        const input = decodeValue(payload);
+        return this.callScope.run(call, () => instance.call(input, ctx));
+      });
       let encoded = EMPTY;
       if (this.rank === 0) {
         const label = "the return value of call()";
@@ -239,6 +258,36 @@ export class RankSession {
       sink.end();
       this.active = undefined;
     }
+  }
+
+  /**
+   * Calls `start` (decode the input, run call()) once `call` may begin, and resolves with what it
+   * returns. Held: in the same turn as its `go`, so a cancel read right after it finds call()
+   * running; a cancel before it rejects with the cancel's reason, and `start` is never called.
+   * Not held: once `leaving` (the acknowledgement on its way out of this process) has left: a
+   * rank that dies before then never began it. It is out at once unless earlier messages queue.
+   */
+  private whenReleased(
+    call: ActiveCall,
+    leaving: Promise<void> | undefined,
+    start: () => unknown,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const release = (go: boolean): void => {
+        if (!go) {
+          reject(call.controller.signal.reason);
+          return;
+        }
+        try {
+          resolve(start());
+        } catch (error) {
+          reject(error);
+        }
+      };
+      if (call.held) call.release = release;
+      else if (leaving === undefined) release(true);
+      else leaving.then(() => release(!call.controller.signal.aborted), reject);
+    });
   }
 
   private async stop(): Promise<void> {

@@ -10,21 +10,26 @@ import type { RunnerRequest } from "../../src/runner/runner-request.ts";
 import { type ScheduledGroup, Scheduler } from "../../src/runner/scheduler.ts";
 import { recordingLogger } from "../helpers.ts";
 
-/** A group of two ranks that records what the scheduler sends it, with no processes behind it. */
+/** A group of ranks (two unless told) that records what the scheduler sends it, with no processes behind it. */
 class RecordingGroup implements ScheduledGroup {
   state: GroupState = "ready";
-  readonly worldSize = 2;
   /** Every `call` broadcast, decoded. */
   readonly calls: Extract<RunnerMessage, { t: "call" }>[] = [];
+  /** The id of every `go` broadcast. */
+  readonly gos: number[] = [];
   readonly sent: { rank: number; message: RunnerMessage }[] = [];
   readonly failures: Error[] = [];
   pauses = 0;
   resumes = 0;
 
+  constructor(readonly worldSize = 2) {}
+
   broadcast(frame: Uint8Array): void {
     for (const message of new FrameDecoder().push(frame)) {
       const parsed = parseRunnerMessage(message);
       if (parsed.t === "call") this.calls.push(parsed);
+      else if (parsed.t === "go") this.gos.push(parsed.id);
+      else throw new Error(`Unexpected broadcast ${parsed.t}`);
     }
   }
 
@@ -46,7 +51,7 @@ class RecordingGroup implements ScheduledGroup {
   }
 }
 
-function setup(options: { highWaterMark?: number; keepalive?: unknown } = {}) {
+function setup(options: { highWaterMark?: number; keepalive?: unknown; worldSize?: number } = {}) {
   const log = new RunnerLog(recordingLogger());
   const scheduler = new Scheduler({
     highWaterMark: options.highWaterMark ?? 1024,
@@ -55,13 +60,16 @@ function setup(options: { highWaterMark?: number; keepalive?: unknown } = {}) {
       options.keepalive === undefined ? undefined : { payload: options.keepalive, interval: 1000 },
     log,
   });
-  const group = new RecordingGroup();
+  const group = new RecordingGroup(options.worldSize);
   scheduler.attach(group);
   const submit = (streaming = true): RunnerRequest =>
     scheduler.submit({ payload: encodeValue("payload"), streaming });
   const done = (request: RunnerRequest, rank: number, output: unknown = rank): void =>
     scheduler.receive(rank, { t: "done", id: request.id, output: encodeValue(output) });
-  return { scheduler, group, log, submit, done };
+  const ack = (request: RunnerRequest, ...ranks: number[]): void => {
+    for (const rank of ranks) scheduler.receive(rank, { t: "started", id: request.id });
+  };
+  return { scheduler, group, log, submit, done, ack };
 }
 
 function events(request: RunnerRequest): BufferedEvent[] {
@@ -95,9 +103,10 @@ describe("the scheduler", () => {
     const outcome = await first.buffer.settled;
     expect(outcome.ok && decodeValue(outcome.output)).toBe("first output");
     expect(group.calls.map((call) => call.id)).toEqual([first.id, second.id]);
-    // Sent is not started: `started` comes with the first rank that says it began the request.
+    // Sent is not started: `started` comes with `go`, once every rank acknowledged the request.
     expect(events(second)).toEqual([{ kind: "queued", position: 0 }]);
     scheduler.receive(1, { t: "started", id: second.id });
+    expect(events(second)).toEqual([]);
     scheduler.receive(0, { t: "started", id: second.id });
     expect(events(second)).toEqual([{ kind: "started" }]);
     expect(events(third)).toEqual([{ kind: "queued", position: 0 }]);
@@ -228,29 +237,91 @@ describe("the scheduler", () => {
   });
 });
 
+describe("the scheduler's start of a request", () => {
+  it("sends a call to several ranks held, and tells them all to go in one broadcast once the last rank acknowledged it", () => {
+    const { scheduler, group, submit, ack } = setup({ worldSize: 4 });
+    const request = submit();
+    expect(group.calls.map((call) => [call.id, call.held])).toEqual([[request.id, true]]);
+    events(request);
+    ack(request, 2, 0, 3);
+    expect(group.gos).toEqual([]);
+    expect(request.begun).toBe(false);
+    expect(events(request)).toEqual([]);
+    ack(request, 1);
+    expect(group.gos).toEqual([request.id]);
+    expect(request.begun).toBe(true);
+    expect(events(request)).toEqual([{ kind: "started" }]);
+    // A repeated acknowledgement sends no second go.
+    ack(request, 1);
+    expect(group.gos).toEqual([request.id]);
+    expect(scheduler.queueLength).toBe(0);
+  });
+
+  it("sends a call to one rank unheld: its acknowledgement begins the request, with no go", () => {
+    const { group, submit, ack, done } = setup({ worldSize: 1 });
+    const request = submit();
+    expect(group.calls.map((call) => call.held)).toEqual([false]);
+    events(request);
+    ack(request, 0);
+    expect(request.begun).toBe(true);
+    expect(events(request)).toEqual([{ kind: "started" }]);
+    done(request, 0);
+    expect(group.gos).toEqual([]);
+    expect(request.state).toBe("finished");
+  });
+
+  it("never sends go for a request cancelled between the acknowledgements: every rank ends it unrun", async () => {
+    const { scheduler, group, submit, ack, done } = setup();
+    const request = submit(false);
+    const next = submit(false);
+    ack(request, 0);
+    const reason = new Error("the consumer left");
+    scheduler.abort(request, reason);
+    expect(group.sent.map(({ rank, message }) => [rank, message.t])).toEqual([
+      [0, "cancel"],
+      [1, "cancel"],
+    ]);
+    ack(request, 1);
+    expect(group.gos).toEqual([]);
+    const aborted = wireError("Request 1 was cancelled", "ABORTED", 0);
+    for (const rank of [0, 1]) {
+      scheduler.receive(rank, { t: "failed", id: request.id, error: aborted, aborted: true });
+    }
+    await expect(request.buffer.settled).resolves.toEqual({ ok: false, error: reason });
+    expect(request.begun).toBe(false);
+    // The next request starts on the same group, which was not failed.
+    expect(group.calls.map((call) => call.id)).toEqual([request.id, next.id]);
+    expect(group.failures).toEqual([]);
+    ack(next, 0, 1);
+    done(next, 0);
+    done(next, 1);
+    await expect(next.buffer.settled).resolves.toMatchObject({ ok: true });
+    expect(group.gos).toEqual([next.id]);
+  });
+});
+
 describe("the scheduler when its group dies", () => {
   const died = new Error("Rank 1 exited from signal SIGKILL");
 
   /** The running request of a group that died, with the promise of the group's last words. */
-  function afterDeath(acknowledged: number[] = []) {
-    const context = setup();
+  function afterDeath(acknowledged: number[] = [], worldSize = 2) {
+    const context = setup({ worldSize });
     const running = context.submit();
     const waiting = context.submit();
-    for (const rank of acknowledged) {
-      context.scheduler.receive(rank, { t: "started", id: running.id });
-    }
+    context.ack(running, ...acknowledged);
     const drained = deferred<void>();
     context.group.fail(died);
     context.scheduler.detach(died, drained.promise);
     return { ...context, running, waiting, drained };
   }
 
-  it("holds a request no rank began until the group has drained, then runs it first on the next group, exactly once", async () => {
-    const { scheduler, running, waiting, drained, done } = afterDeath();
+  it("holds a request that was not told to go (one rank of two acknowledged it) until the group has drained, then runs it first on the next group, exactly once", async () => {
+    const { scheduler, group, running, waiting, drained, done } = afterDeath([0]);
     expect(running.state).toBe("running");
     expect(events(waiting)).toEqual([{ kind: "queued", position: 0 }]);
     drained.resolve();
     await drained.promise;
+    expect(group.gos).toEqual([]);
     expect(running.state).toBe("queued");
     expect(scheduler.queueLength).toBe(2);
     // Its stream never saw `started`, and its position (0) is what it was last told.
@@ -261,7 +332,11 @@ describe("the scheduler when its group dies", () => {
     scheduler.attach(next);
     expect(next.calls.map((call) => call.id)).toEqual([running.id]);
     expect(events(waiting)).toEqual([{ kind: "queued", position: 0 }]);
+    // The dead group's acknowledgement does not count for the next one: both of its ranks must.
     scheduler.receive(0, { t: "started", id: running.id });
+    expect(next.gos).toEqual([]);
+    scheduler.receive(1, { t: "started", id: running.id });
+    expect(next.gos).toEqual([running.id]);
     done(running, 1);
     done(running, 0, "from the next group");
     const outcome = await running.buffer.settled;
@@ -270,22 +345,59 @@ describe("the scheduler when its group dies", () => {
     expect(next.calls.map((call) => call.id)).toEqual([running.id, waiting.id]);
   });
 
-  it("fails a request a rank said it began at once, with the group's error", async () => {
-    const { running, waiting } = afterDeath([0]);
+  it("fails a request that every rank was told to go at once, with the group's error", async () => {
+    const { group, running, waiting } = afterDeath([0, 1]);
+    expect(group.gos).toEqual([running.id]);
     await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: died });
     expect(running.state).toBe("finished");
     expect(waiting.state).toBe("queued");
   });
 
-  it("fails a held request when a rank's acknowledgement arrives before the group has drained", async () => {
-    const { scheduler, running, drained } = afterDeath();
+  it("sends no go to a broken group when the last acknowledgement comes after it broke, and re-queues the request", async () => {
+    const { scheduler, group, running, drained } = afterDeath([0]);
     scheduler.receive(1, { t: "started", id: running.id });
+    drained.resolve();
+    await drained.promise;
+    expect(group.gos).toEqual([]);
+    expect(running.state).toBe("queued");
+    expect(scheduler.queueLength).toBe(2);
+  });
+
+  it("sends no go to the next group for a request the dead group's ranks acknowledged late, before it was re-queued", async () => {
+    const { scheduler, group, running, waiting, drained } = afterDeath([0]);
+    const next = new RecordingGroup();
+    scheduler.attach(next);
+    expect(next.calls).toEqual([]);
+    scheduler.receive(1, { t: "started", id: running.id });
+    expect([group.gos, next.gos]).toEqual([[], []]);
+    drained.resolve();
+    await drained.promise;
+    expect(next.calls.map((call) => call.id)).toEqual([running.id]);
+    expect(waiting.state).toBe("queued");
+  });
+
+  it("fails a request whose one rank acknowledged it at once (one rank: no go)", async () => {
+    const { running } = afterDeath([0], 1);
+    await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: died });
+  });
+
+  it("fails the waiting request of one rank when its acknowledgement arrives before the group has drained", async () => {
+    const { scheduler, running, drained } = afterDeath([], 1);
+    scheduler.receive(0, { t: "started", id: running.id });
     drained.resolve();
     await expect(running.buffer.settled).resolves.toEqual({ ok: false, error: died });
     expect(scheduler.queueLength).toBe(1);
   });
 
-  it("fails a held request as the queue failed meanwhile (no group will come)", async () => {
+  it("re-queues a request of one rank that it never acknowledged", async () => {
+    const { scheduler, running, drained } = afterDeath([], 1);
+    drained.resolve();
+    await drained.promise;
+    expect(running.state).toBe("queued");
+    expect(scheduler.queueLength).toBe(2);
+  });
+
+  it("fails a request waiting for the drain as the queue failed meanwhile (no group will come)", async () => {
     const { scheduler, running, waiting, drained } = afterDeath();
     const unavailable = new Error("The rank group is down (restarts are turned off)");
     scheduler.failQueued(unavailable);
@@ -295,7 +407,7 @@ describe("the scheduler when its group dies", () => {
     expect(scheduler.queueLength).toBe(0);
   });
 
-  it("fails a held request that is cancelled or times out meanwhile with that reason, and never re-queues it", async () => {
+  it("fails a request waiting for the drain that is cancelled or times out meanwhile with that reason, and never re-queues it", async () => {
     const { scheduler, running, drained } = afterDeath();
     const timeout = new Error("timed out");
     scheduler.abort(running, timeout);
@@ -307,7 +419,7 @@ describe("the scheduler when its group dies", () => {
   });
 
   it("ignores an acknowledgement for no running request (a broken group's rank, late)", () => {
-    const { scheduler, log, running } = afterDeath([0]);
+    const { scheduler, log, running } = afterDeath([0, 1]);
     scheduler.receive(1, { t: "started", id: running.id });
     expect(log.gather()).toEqual([]);
   });

@@ -140,11 +140,13 @@ describe("parseRunnerMessage", () => {
     payload: bytes(1),
     streaming: false,
     imageFormat: "jpeg",
+    held: true,
   };
   const cancel = { t: "cancel", reason: error };
 
   it.each([
     ["call", call],
+    ["go", { t: "go" }],
     ["cancel", cancel],
   ])(
     "rejects a %s message whose id is missing, zero, negative, fractional or a string",
@@ -195,6 +197,9 @@ describe("parseRunnerMessage", () => {
     [{ ...call, id: 1, payload: undefined }, "`payload` must be bytes"],
     [{ ...call, id: 1, imageFormat: "gif" }, "`imageFormat` must be jpeg, png or webp"],
     [{ ...call, id: 1, imageFormat: undefined }, "`imageFormat` must be jpeg, png or webp"],
+    [{ ...call, id: 1, held: undefined }, "`held` must be a boolean"],
+    [{ ...call, id: 1, held: 1 }, "`held` must be a boolean"],
+    [{ ...call, id: 1, held: "true" }, "`held` must be a boolean"],
     [{ t: "cancel", id: 1 }, "`reason` must be an error object"],
     [
       { t: "cancel", id: 1, reason: { message: "m" } },
@@ -216,6 +221,22 @@ describe("parseRunnerMessage", () => {
   // says the message is a malformed init nor names `config`.
   it("names `config` when an init message has none", () => {
     expect(() => parseRunnerMessage({ t: "init", worker: "w" })).toThrow(/config/);
+  });
+
+  it("keeps a call's held flag, either way, and only the id of a go message", () => {
+    for (const held of [true, false]) {
+      expect(parseRunnerMessage({ ...call, id: 3, held })).toStrictEqual({ ...call, id: 3, held });
+    }
+    expect(parseRunnerMessage({ t: "go", id: 4, held: true, extra: 1 })).toStrictEqual({
+      t: "go",
+      id: 4,
+    });
+  });
+
+  it("rejects go from a rank: only the runner sends it", () => {
+    expect(() => parseRankMessage({ t: "go", id: 1 })).toThrow(
+      new ProtocolError('Unknown message type "go" from a rank'),
+    );
   });
 
   it("keeps only the known config fields of an init message", () => {

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { ProcessGroup } from "../../src/collectives/process-group.ts";
@@ -6,6 +8,7 @@ import type { RankConfig, RankMessage, RunnerMessage } from "../../src/ipc/messa
 import { decodeValue, encodeValue } from "../../src/ipc/value-codec.ts";
 import { RankSession } from "../../src/worker/rank-session.ts";
 import { ResultSink } from "../../src/worker/result-sink.ts";
+import { tempDir } from "../helpers.ts";
 import { freeChannel, streamed } from "./support/result-frames.ts";
 
 const CONFIG: RankConfig = {
@@ -77,14 +80,18 @@ async function ready(
   return started;
 }
 
-const call = (id: number, value: unknown, streaming = true): RunnerMessage => ({
+const call = (id: number, value: unknown, streaming = true, held = false): RunnerMessage => ({
   t: "call",
   id,
   requestId: `request-${id}`,
   payload: encodeValue(value),
   streaming,
   imageFormat: "jpeg",
+  held,
 });
+
+/** A whole turn of the event loop: a call() that could run would have run by then. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe("RankSession", () => {
   it("exits with code 70, logging why, when a call arrives before setup", () => {
@@ -126,6 +133,80 @@ describe("RankSession", () => {
     const done = await rank.until("done");
     expect(done.t === "done" && decodeValue(done.output)).toBe("x");
     expect(rank.sent.map((message) => message.t)).toEqual(["ready", "started", "done"]);
+  });
+
+  it("acknowledges a held call and runs call() only once go arrives, whether or not the acknowledgement has left", async () => {
+    const never = new Promise<void>(() => {});
+    const rank = await ready("scenario-worker.ts", 0, undefined, () => never);
+    rank.receive(call(5, { op: "echo", value: "y" }, false, true));
+    expect(rank.sent.at(-1)).toEqual({ t: "started", id: 5 });
+    await turn();
+    expect(rank.sent.map((message) => message.t)).toEqual(["ready", "started"]);
+    rank.receive({ t: "go", id: 5 });
+    await rank.until("done");
+    expect(rank.sent.map((message) => message.t)).toEqual(["ready", "started", "done"]);
+    expect(rank.epochs).toEqual([5]);
+  });
+
+  it("runs a held call's call() in the same turn as its go, so a cancel read right after fires its signal", async () => {
+    using dir = tempDir();
+    const rank = await ready("scenario-worker.ts");
+    rank.receive(call(8, { op: "waitAbort", dir: dir.path }, true, true));
+    rank.receive({ t: "go", id: 8 });
+    rank.receive({ t: "cancel", id: 8, reason: { name: "AbortError", message: "client left" } });
+    await expect(rank.until("failed")).resolves.toMatchObject({ id: 8, aborted: true });
+    expect(readFileSync(join(dir.path, "aborted-0"), "utf8")).toBe(
+      "AbortError: Request 8 was cancelled: client left",
+    );
+  });
+
+  it("ends a held call cancelled before its go as aborted, without running call()", async () => {
+    using dir = tempDir();
+    const rank = await ready("scenario-worker.ts");
+    rank.receive(call(6, { op: "record", dir: dir.path, tag: "never" }, false, true));
+    rank.receive({ t: "cancel", id: 6, reason: { name: "AbortError", message: "client left" } });
+    const failed = await rank.until("failed");
+    expect(failed).toMatchObject({
+      t: "failed",
+      id: 6,
+      aborted: true,
+      error: { name: "AbortError", message: "Request 6 was cancelled: client left", rank: 0 },
+    });
+    expect(readdirSync(dir.path)).toEqual([]);
+    // The rank takes the next call, and runs it.
+    rank.receive(call(7, { op: "record", dir: dir.path, tag: "next" }, false, true));
+    rank.receive({ t: "go", id: 7 });
+    await expect(rank.until("done")).resolves.toMatchObject({ t: "done", id: 7 });
+    expect(readFileSync(join(dir.path, "calls-0"), "utf8")).toBe("next\n");
+    expect(rank.exits).toEqual([]);
+  });
+
+  it.each([
+    ["no call is held", [], 3, "Go for call 3 arrived while no call was held"],
+    [
+      "another call is held",
+      [call(1, { op: "waitAbort" }, true, true)],
+      2,
+      "Go for call 2 arrived while call 1 was held",
+    ],
+    [
+      "its call was not held",
+      [call(1, { op: "waitAbort" })],
+      1,
+      "Go for call 1 arrived while it was not held, or already running",
+    ],
+    [
+      "its call had its go already",
+      [call(1, { op: "waitAbort" }, true, true), { t: "go", id: 1 } as const],
+      1,
+      "Go for call 1 arrived while it was not held, or already running",
+    ],
+  ] as const)("exits with code 70 on a go when %s", async (_, before, id, message) => {
+    const rank = await ready("scenario-worker.ts");
+    for (const m of before) rank.receive(m);
+    rank.receive({ t: "go", id });
+    expect(rank.exits).toEqual([70]);
+    expect(rank.sent.at(-1)).toMatchObject({ msg: expect.stringContaining(message) });
   });
 
   it("exits with code 70 when a second call arrives while one runs", async () => {

@@ -35,7 +35,9 @@ export const runnerMessages: RunnerMessage[] = [
     payload: bytes({ prompt: "héllo 😀" }),
     streaming: true,
     imageFormat: "png",
+    held: true,
   },
+  { t: "go", id: 1 },
   { t: "cancel", id: 2, reason: error },
   { t: "stop" },
 ];
