@@ -14,9 +14,12 @@ import {
   type ServerResponse,
   STATUS_CODES,
 } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { createSecureContext } from "node:tls";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { InvalidArgumentError } from "../errors.ts";
 import { publicError } from "../events/public-error.ts";
 import { SseHeader } from "../events/sse-names.ts";
 import {
@@ -27,6 +30,7 @@ import {
   UrlTooLongError,
 } from "./errors.ts";
 import { httpFailure, sendError } from "./http-errors.ts";
+import type { TlsOption } from "./options.ts";
 import { recordRequest } from "./request-outcome.ts";
 import type { ServerContext } from "./server-context.ts";
 
@@ -57,17 +61,47 @@ export function receiveTimeouts(requestTimeout: number): {
 }
 
 /**
- * fastify's `serverFactory`: Node's HTTP server with the receive deadlines of `requestTimeout`.
- * They cover the request's headers and body only: a response streams for as long as it needs.
+ * fastify's `serverFactory`: Node's HTTP server, or its HTTPS server with `tls`, with the receive
+ * deadlines of `requestTimeout`. They cover the request's headers and body only (and a TLS
+ * handshake, as long as the headers): a response streams for as long as it needs.
  */
 export function serverWithReceiveTimeouts(
   requestTimeout: number,
+  tls?: TlsOption,
 ): (handler: (request: IncomingMessage, response: ServerResponse) => void) => Server {
   return (handler) => {
-    const server = createServer(receiveTimeouts(requestTimeout), handler);
+    const timeouts = receiveTimeouts(requestTimeout);
+    const server =
+      tls === undefined
+        ? createServer(timeouts, handler)
+        : // fastify's types know one server type; an HTTPS server is an HTTP server over TLS.
+          (createHttpsServer(
+            {
+              ...timeouts,
+              ...secureContextOptions(tls),
+              handshakeTimeout: timeouts.headersTimeout,
+            },
+            handler,
+          ) as unknown as Server);
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT;
     return server;
   };
+}
+
+/** `tls` as Node's TLS options, checked first: a bad PEM or a key that is not the certificate's is INVALID_ARGUMENT. */
+function secureContextOptions(tls: TlsOption): { cert: string | Buffer; key: string | Buffer } {
+  const pem = (value: string | Uint8Array) =>
+    typeof value === "string" ? value : Buffer.from(value);
+  const options = { cert: pem(tls.cert), key: pem(tls.key) };
+  try {
+    createSecureContext(options);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `Expected \`tls\` to hold a PEM certificate and its private key: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return options;
 }
 
 /** A request fastify gave an id: the id, and `performance.now()` then. */

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { InvalidArgumentError } from "../errors.ts";
 import { SseHeader } from "../events/sse-names.ts";
+import { TARGET_URL_HEADER } from "./fal-hosts.ts";
+import { FalTimeoutHeader } from "./fal-request-timeout.ts";
 import type { ServerContext } from "./server-context.ts";
 
 /**
@@ -12,10 +14,13 @@ import type { ServerContext } from "./server-context.ts";
  */
 export type CorsOption = boolean | { readonly origin: string | readonly string[] };
 
-/** Request headers a browser may send: JSON bodies, the dialect, resume, request ids, API keys. */
-const ALLOWED_HEADERS = `content-type, authorization, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}, ${SseHeader.resumeToken}`;
-/** Response headers a page on another origin may read: the request ids and the dialect served. */
-const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}, ${SseHeader.resumeToken}`;
+/**
+ * Request headers a browser may send: JSON bodies, the dialect, resume, request ids, API keys,
+ * and fal's client's proxy target and timeout.
+ */
+const ALLOWED_HEADERS = `content-type, authorization, ${SseHeader.dialect}, ${SseHeader.lastEventId}, ${SseHeader.requestId}, ${SseHeader.resumeToken}, ${TARGET_URL_HEADER}, ${FalTimeoutHeader.timeout}`;
+/** Response headers a page on another origin may read: the request ids, the dialect served, fal's timeout kind. */
+const EXPOSED_HEADERS = `${SseHeader.requestId}, ${SseHeader.falRequestId}, ${SseHeader.dialect}, ${SseHeader.resumeToken}, ${FalTimeoutHeader.type}`;
 const ALLOWED_METHODS = "GET, HEAD, POST, DELETE, OPTIONS";
 
 export function checkCors(value: unknown): CorsOption {

@@ -46,11 +46,27 @@ export function registerEndpoints(server: HttpServer, context: ServerContext): v
   }
 }
 
-async function callEndpoint(
+/** What a route adds to a plain call of its endpoint (fal's direct routes). */
+export interface CallOptions {
+  /**
+   * Ends the call early (fal's `x-fal-request-timeout`): when it aborts, `ctx.signal` aborts
+   * with its reason, and a call whose handler has not returned yet fails with that reason at
+   * once, whatever the handler does (a stream it returns later is closed unread).
+   */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Runs `e` for `request` as `POST <e.path>` does: checks the body, calls the handler with
+ * `ctx.signal` (aborted when the client leaves), answers JSON, or streams a `StreamingResponse`
+ * in the dialect the request asks for.
+ */
+export async function callEndpoint(
   context: ServerContext,
   e: EndpointDefinition,
   request: FastifyRequest,
   reply: FastifyReply,
+  options: CallOptions = {},
 ): Promise<unknown> {
   assertOpen(context);
   const dialect = requestedDialect(request);
@@ -66,13 +82,18 @@ async function callEndpoint(
     }
   };
   reply.raw.once("close", onClose);
+  const { signal } = options;
+  const onAbort = (): void => controller.abort(signal?.reason);
+  signal?.addEventListener("abort", onAbort, { once: true });
   context.inflight.set(requestId, controller);
   let result: unknown;
   try {
-    result = await e.handler(input, { requestId, signal: controller.signal });
+    const handled = e.handler(input, { requestId, signal: controller.signal });
+    result = await (signal === undefined ? handled : unlessAborted(handled, signal));
   } finally {
     context.inflight.delete(requestId);
     reply.raw.off("close", onClose);
+    signal?.removeEventListener("abort", onAbort);
   }
   if (!StreamingResponse.isInstance(result)) {
     return reply.type("application/json; charset=utf-8").send(toJson(result));
@@ -89,6 +110,32 @@ async function callEndpoint(
     route: e.path,
     dialect,
     endpointController: controller,
+  });
+}
+
+/**
+ * `handled`, or a rejection with `signal`'s reason as soon as it aborts. A stream the handler
+ * returns after that is closed unread (it started no work); a later failure is dropped.
+ */
+function unlessAborted(handled: unknown, signal: AbortSignal): Promise<unknown> {
+  const result = Promise.resolve(handled);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    result.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        if (signal.aborted && StreamingResponse.isInstance(value)) {
+          void Promise.resolve(value.body[Symbol.asyncIterator]().return?.()).catch(() => {});
+        }
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
   });
 }
 

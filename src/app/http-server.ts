@@ -14,6 +14,7 @@ import {
 import { corsHook } from "./cors.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { MethodNotAllowedError, NotFoundError } from "./errors.ts";
+import { rewriteFalUrl } from "./fal-hosts.ts";
 import { hostCheckHook } from "./host-check.ts";
 import { httpFailure, sendError } from "./http-errors.ts";
 import { parseJsonBody } from "./json-body.ts";
@@ -28,7 +29,8 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * ours, too deep a body too, and no body is none), `x-request-id` and `x-fal-request-id` on every
  * response, one log line and the metrics per request (a stream's when it ends, from its session),
  * requests that must arrive within `requestTimeout`, and the protocol's error bodies for every
- * failure, 404, 405 and the refusals of Node's parser and of the router included.
+ * failure, 404, 405 and the refusals of Node's parser and of the router included. HTTPS with
+ * `tls`; fal's hosts and proxy convention are mapped onto the routes before routing (fal-hosts.ts).
  */
 export function createHttpServer(context: ServerContext) {
   const { metrics } = context;
@@ -53,7 +55,8 @@ export function createHttpServer(context: ServerContext) {
       return logger.child(sane ? { ...bindings, clientRequestId: incoming } : bindings, options);
     },
     return503OnClosing: true,
-    serverFactory: serverWithReceiveTimeouts(context.options.requestTimeout),
+    serverFactory: serverWithReceiveTimeouts(context.options.requestTimeout, context.options.tls),
+    rewriteUrl: rewriteFalUrl,
     clientErrorHandler: clientErrorHandler(context, requests),
     frameworkErrors: frameworkErrorHandler(context),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },

@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import type { Socket } from "node:net";
+import { Server as TlsServer } from "node:tls";
 
 /**
  * Closes the connections a shutting-down server still holds but does not use: keep-alive ones
@@ -13,7 +14,10 @@ export class IdleConnections {
   private closing = false;
 
   constructor(server: Server) {
-    server.on("connection", (socket: Socket) => {
+    // Over TLS a request's socket is the TLS socket, not the TCP one `connection` gives: count
+    // those. One still in its handshake is not counted; the handshake timeout ends it.
+    const opened = (server as unknown) instanceof TlsServer ? "secureConnection" : "connection";
+    server.on(opened, (socket: Socket) => {
       if (this.closing) {
         socket.destroy();
         return;

@@ -13,6 +13,8 @@ export interface ServerContext {
   readonly app: App;
   /** The app class's name: the OpenAPI title and the playground's. */
   readonly title: string;
+  /** The app's id on fal's routes (`owner/alias`): `appId`, or the default for its class's name. */
+  readonly appId: string;
   readonly endpoints: readonly EndpointDefinition[];
   readonly options: ResolvedServeOptions;
   readonly logger: PinoLogger;

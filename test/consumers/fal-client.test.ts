@@ -2,11 +2,11 @@ import {
   ApiError,
   createFalClient,
   type FalClient,
-  type FalStream,
   type RequestMiddleware,
   ValidationError,
 } from "@fal-ai/client";
 import { beforeAll, describe, expect, it } from "vitest";
+import { readStream, settle } from "./fal-stream-outcome.ts";
 import {
   expectNothingInternal,
   failing,
@@ -24,9 +24,8 @@ const FAL_APP_URL = `https://fal.run/${ENDPOINT_ID}`;
 
 /**
  * Sends what fal's client asks of fal.run to the local server instead, path and all:
- * `fal.stream` asks for `<app>/stream`, `fal.run` for `<app>` itself (troupe's `POST /`).
- * `proxyUrl` cannot do this: it sends every request to one URL and names the real one in
- * `x-fal-target-url`, which only fal's proxies read.
+ * `fal.stream` asks for `<app>/stream`, `fal.run` for `<app>` itself (troupe's `POST /`): the
+ * app's own paths. fal's routes under the app id, and `proxyUrl`, are test/app/fal-direct.test.ts's.
  */
 function toServer(serverUrl: string): RequestMiddleware {
   return async (request) => {
@@ -40,29 +39,6 @@ function toServer(serverUrl: string): RequestMiddleware {
 interface TroupeIssue {
   readonly path: string;
   readonly message: string;
-}
-
-interface Outcome<T> {
-  readonly value?: T;
-  readonly error?: unknown;
-}
-
-/** Settles `promise` into an outcome at once, so a rejection is never briefly unhandled. */
-function settle<T>(promise: Promise<T>): Promise<Outcome<T>> {
-  return promise.then(
-    (value) => ({ value }),
-    (error: unknown) => ({ error }),
-  );
-}
-
-/** What `for await` over a stream gives, and what `done()` settles with. */
-async function readStream(
-  stream: FalStream<unknown, unknown>,
-): Promise<{ items: unknown[]; done: Outcome<unknown> }> {
-  const done = settle(stream.done());
-  const items: unknown[] = [];
-  for await (const item of stream) items.push(item);
-  return { items, done: await done };
 }
 
 describe("@fal-ai/client 1.10.1, pointed at a troupe app", () => {

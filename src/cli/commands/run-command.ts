@@ -1,11 +1,14 @@
 import type { Command } from "commander";
 import type { LevelWithSilent } from "pino";
 import { serve } from "../../app/index.ts";
+import { checkAppId } from "../../app/options.ts";
+import { InvalidArgumentError } from "../../errors.ts";
 import { readApiKeyFile } from "../api-key-file.ts";
 import type { CliEnvironment } from "../environment.ts";
 import { loadApp } from "../load-app.ts";
 import { cliLogger, type LogFormat, parseLogFormat, parseLogLevel } from "../log-format.ts";
 import { parsePort } from "../parse-input.ts";
+import { readTlsFiles } from "../tls-files.ts";
 import { runWatched } from "../watch.ts";
 
 interface RunFlags {
@@ -14,6 +17,9 @@ interface RunFlags {
   readonly logLevel?: LevelWithSilent;
   readonly logFormat?: LogFormat;
   readonly apiKeyFile?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly appId?: string;
   readonly watch?: boolean;
 }
 
@@ -44,6 +50,13 @@ export function addRunCommand(
       "--api-key-file <file>",
       "require one of the API keys in <file> (one a line; # comments) on every route but /health",
     )
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate (with --tls-key)")
+    .option("--tls-key <file>", "the PEM private key of --tls-cert")
+    .option(
+      "--app-id <owner/alias>",
+      "the app's id on fal's routes (default: local/<app class name in kebab case>)",
+      parseAppId,
+    )
     .option("--watch", "restart the app and its ranks when a file under the app's folder changes")
     .action(async (app: string, flags: RunFlags) => {
       const cwd = environment.cwd ?? process.cwd();
@@ -52,6 +65,7 @@ export function addRunCommand(
       // Read here in both modes: a missing or empty file fails at once, not at every restart.
       const keys =
         flags.apiKeyFile === undefined ? undefined : readApiKeyFile(flags.apiKeyFile, cwd);
+      const tls = readTlsFiles(flags.tlsCert, flags.tlsKey, cwd);
       if (flags.watch === true) {
         const args = (port: number) => [
           "run",
@@ -60,6 +74,10 @@ export function addRunCommand(
           // The child's stderr is a pipe: the format is decided here, where the terminal is.
           ...["--log-level", level, "--log-format", format],
           ...(flags.apiKeyFile === undefined ? [] : ["--api-key-file", flags.apiKeyFile]),
+          ...(tls === undefined
+            ? []
+            : ["--tls-cert", `${flags.tlsCert}`, "--tls-key", `${flags.tlsKey}`]),
+          ...(flags.appId === undefined ? [] : ["--app-id", flags.appId]),
         ];
         setExit(await runWatched({ app, cwd, port: flags.port, args, environment }));
         return;
@@ -75,6 +93,8 @@ export function addRunCommand(
         logger,
         onListening: ({ url }) => logger.debug({ url }, "port open; the app's setup() is running"),
         ...(keys === undefined ? {} : { auth: { keys } }),
+        ...(tls === undefined ? {} : { tls }),
+        ...(flags.appId === undefined ? {} : { appId: flags.appId }),
       });
       environment.stdout.write(`Listening on ${server.url}\n`);
       // Serves until the signal (SIGINT/SIGTERM in the executable) stops it.
@@ -87,4 +107,14 @@ export function addRunCommand(
       await server.close();
       setExit(0);
     });
+}
+
+function parseAppId(text: string): string {
+  try {
+    return checkAppId(text);
+  } catch {
+    throw new InvalidArgumentError(
+      `Expected --app-id to be owner/alias (letters, digits, "-", "_", "."), got ${text}`,
+    );
+  }
 }
