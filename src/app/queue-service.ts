@@ -2,6 +2,7 @@ import { Gauge } from "prom-client";
 import { MemoryStore } from "../queue/memory-store.ts";
 import type { QueueStore } from "../queue/queue-store.ts";
 import { QueueWorker } from "../queue/queue-worker.ts";
+import { RedisStore } from "../queue/redis-store.ts";
 import { deliverWebhook } from "../queue/webhook.ts";
 import { webhookSigner } from "../queue/webhook-signer.ts";
 import type { QueueHealth } from "./health.ts";
@@ -37,8 +38,22 @@ export async function startQueue(
   registerWebhookRoutes(server, signer);
   // Webhooks still being tried stop with the server.
   const webhooks = new AbortController();
-  const store: QueueStore = new MemoryStore(options);
-  const kind = "memory";
+  const { redis } = context.options;
+  const store: QueueStore =
+    redis === undefined
+      ? new MemoryStore(options)
+      : new RedisStore({
+          ...options,
+          url: redis,
+          appId,
+          onError: (error, message) => context.logger.warn({ err: error }, message),
+        });
+  const kind = redis === undefined ? "memory" : "redis";
+  if (redis !== undefined && signer.generated) {
+    context.logger.warn(
+      "Webhooks are signed with a key made at start: every replica publishes its own. Give them one key (webhookKey, TROUPE_WEBHOOK_KEY_FILE) so receivers can verify any replica's webhooks",
+    );
+  }
   registerQueueRoutes(server, context, { store, appId });
   const registers = [context.metrics.registry];
   new Gauge({
