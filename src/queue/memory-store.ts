@@ -30,6 +30,7 @@ import type {
   StoreOptions,
 } from "./queue-store.ts";
 import { type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.ts";
+import { untilAborted } from "./until-aborted.ts";
 
 /** The longest delay a Node timer takes (about 24.8 days); longer retentions re-arm. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -272,20 +273,5 @@ export class MemoryStore implements QueueStore {
   private positionOf(entry: QueueEntry): number {
     const ahead = entry.priority === "low" ? this.waiting.normal.length : 0;
     return ahead + this.waiting[entry.priority].indexOf(entry.id);
-  }
-}
-
-/** `true` once `promise` resolved, `false` if `signal` aborted first. */
-async function untilAborted(promise: Promise<void>, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return false;
-  let onAbort!: () => void;
-  const aborted = new Promise<false>((resolve) => {
-    onAbort = () => resolve(false);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([promise.then(() => true as const), aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
   }
 }

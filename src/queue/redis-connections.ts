@@ -8,6 +8,7 @@
  */
 import { Redis } from "ioredis";
 import { type Deferred, deferred } from "../internal/deferred.ts";
+import { untilAborted } from "./until-aborted.ts";
 
 export class RedisConnections {
   readonly main: Redis;
@@ -66,21 +67,8 @@ export class RedisConnections {
   async whenReady(signal?: AbortSignal): Promise<boolean> {
     while (!this.connected) {
       if (this.closed || signal?.aborted) return false;
-      const waiting = this.waiting.promise;
-      if (signal === undefined) {
-        await waiting;
-        continue;
-      }
-      let onAbort!: () => void;
-      const aborted = new Promise<void>((resolve) => {
-        onAbort = resolve;
-        signal.addEventListener("abort", onAbort, { once: true });
-      });
-      try {
-        await Promise.race([waiting, aborted]);
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-      }
+      if (signal === undefined) await this.waiting.promise;
+      else await untilAborted(this.waiting.promise, signal);
     }
     return !this.closed;
   }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { InvalidArgumentError } from "../errors.ts";
+import { deferred } from "../internal/deferred.ts";
 import { QueueUnavailableError } from "./errors.ts";
 import { cancelledError, cancelledPublicError, isLastEvent } from "./event-bodies.ts";
 import type {
@@ -38,6 +39,7 @@ import {
   TAKEOVER,
 } from "./redis-scripts.ts";
 import { type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.ts";
+import { untilAborted } from "./until-aborted.ts";
 
 export interface RedisStoreOptions extends StoreOptions {
   /** The Redis every replica of the app shares: `redis://host:6379` (or `rediss://` for TLS). */
@@ -73,6 +75,8 @@ export class RedisStore implements QueueStore {
   private readonly writer: LeaseWriter;
   private readonly onError: (error: unknown, message: string) => void;
   private renewal: NodeJS.Timeout | undefined;
+  /** Settles when the last `take()` in line is done. */
+  private takers: Promise<void> = Promise.resolve();
   private queued = 0;
   private closed = false;
 
@@ -191,7 +195,24 @@ export class RedisStore implements QueueStore {
     return reply[0];
   }
 
+  /**
+   * One taker of this replica reads the token stream at a time, the others queue behind it: the
+   * one waiting longest gets the next request, and one blocked read serves them all.
+   */
   async take(signal: AbortSignal): Promise<Lease | undefined> {
+    const before = this.takers;
+    const turn = deferred();
+    this.takers = turn.promise;
+    try {
+      if (!(await untilAborted(before, signal))) return undefined;
+      return await this.takeNext(signal);
+    } finally {
+      // A taker that gave up early passes its turn on only when the one before it is done.
+      void before.then(() => turn.resolve());
+    }
+  }
+
+  private async takeNext(signal: AbortSignal): Promise<Lease | undefined> {
     while (!signal.aborted && !this.closed) {
       if (!(await this.connections.whenReady(signal))) return undefined;
       try {

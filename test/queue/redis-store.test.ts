@@ -10,7 +10,7 @@ import type { QueueStore, StoredEvent } from "../../src/queue/queue-store.ts";
 import { RedisStore, type RedisStoreOptions } from "../../src/queue/redis-store.ts";
 import { RedisServer } from "../fixtures/redis-server.ts";
 import { collect } from "../helpers.ts";
-import { queueEntry } from "./support/queue-entries.ts";
+import { abortReason, endCancelled, queueEntry } from "./support/queue-entries.ts";
 
 const opened: QueueStore[] = [];
 const controllers: AbortController[] = [];
@@ -174,17 +174,9 @@ describe("Redis store replicas", () => {
       }
     })();
     await lease.append(started);
-    const reason = await new Promise<unknown>((resolve) =>
-      lease.signal.addEventListener("abort", () => resolve(lease.signal.reason), { once: true }),
-    );
+    const reason = await abortReason(lease.signal);
     expect(reason).toMatchObject({ name: "AbortError" });
-    const error = { name: "AbortError", code: "ABORTED", message: "cancelled" };
-    await lease.append({
-      type: "error",
-      data: JSON.stringify({ error, fatal: true }),
-      fatal: true,
-    });
-    await lease.complete({ ok: false, error });
+    await endCancelled(lease);
     await reader;
     expect(seen).toEqual(["1:started", "2:error"]);
   });

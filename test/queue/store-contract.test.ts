@@ -15,7 +15,7 @@ import type {
 import { RedisStore } from "../../src/queue/redis-store.ts";
 import { RedisServer } from "../fixtures/redis-server.ts";
 import { collect } from "../helpers.ts";
-import { manualClock, queueEntry } from "./support/queue-entries.ts";
+import { abortReason, endCancelled, manualClock, queueEntry } from "./support/queue-entries.ts";
 
 interface StoreKind {
   readonly name: string;
@@ -259,21 +259,13 @@ describe.each(kinds)("the $name store", (kind) => {
   it("cancels a running request by aborting its holder's lease signal", async () => {
     const store = await open();
     const { entry, lease } = await running(store);
-    const aborted = new Promise<unknown>((resolve) =>
-      lease.signal.addEventListener("abort", () => resolve(lease.signal.reason), { once: true }),
-    );
+    const aborted = abortReason(lease.signal);
     expect(await store.cancel(entry.id)).toBe("CANCELLATION_REQUESTED");
     expect(await aborted).toMatchObject({ name: "AbortError" });
     expect((await store.get(entry.id))?.phase).toBe("IN_PROGRESS");
 
     // The holder still records how it ended.
-    const error = { name: "AbortError", code: "ABORTED", message: "cancelled" };
-    await lease.append({
-      type: "error",
-      data: JSON.stringify({ error, fatal: true }),
-      fatal: true,
-    });
-    await lease.complete({ ok: false, error });
+    const error = await endCancelled(lease);
     expect(await store.get(entry.id)).toMatchObject({
       phase: "COMPLETED",
       outcome: { ok: false, error },
