@@ -182,9 +182,72 @@ describe("serve(App, { tls }): HTTPS", () => {
     expect(run.stdout).toBe("");
   });
 
-  it.todo(
-    "answers fal_client's submit, status, result and subscribe on the queue, with FAL_QUEUE_RUN_HOST at <host:port>/queue",
-  );
+  it("answers fal_client's subscribe, submit, status and result on the queue, with FAL_QUEUE_RUN_HOST at <host:port>/queue", async () => {
+    const env = {
+      FAL_RUN_HOST: host(),
+      FAL_QUEUE_RUN_HOST: `${host()}/queue`,
+      SSL_CERT_FILE: certificate.certFile,
+    };
+    const subscribed = await python(env, ["subscribe", APP_ID, JSON.stringify({ name: "queue" })]);
+    expect(subscribed.stderr).toBe("");
+    expect(subscribed.code).toBe(0);
+    const lines = printed(subscribed.stdout) as Record<string, unknown>[];
+    expect(lines[0]).toEqual({ request_id: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    const statuses = lines.slice(1, -1);
+    for (const status of statuses) {
+      expect(["IN_QUEUE", "IN_PROGRESS", "COMPLETED"]).toContain(status.status);
+    }
+    expect(statuses.at(-1)).toEqual({
+      status: "COMPLETED",
+      logs: [],
+      metrics: { inference_time: expect.any(Number) },
+    });
+    expect(lines.at(-1)).toEqual({ greeting: "hello queue" });
+
+    const submitted = await python(env, [
+      "submit",
+      `${APP_ID}/steps`,
+      JSON.stringify({ steps: 2 }),
+    ]);
+    expect(submitted.code).toBe(0);
+    const handle = printed(submitted.stdout)[0] as Record<string, string>;
+    const base = `https://${host()}/queue/${APP_ID}/requests/${handle.request_id}`;
+    expect(handle).toEqual({
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      response_url: base,
+      status_url: `${base}/status`,
+      cancel_url: `${base}/cancel`,
+    });
+    const id = handle.request_id as string;
+    // A stream's result is its last item.
+    const result = await python(env, ["result", APP_ID, id]);
+    expect(printed(result.stdout)).toEqual([{ step: 1, progress: 1 }]);
+    const status = await python(env, ["status", APP_ID, id]);
+    expect(printed(status.stdout)).toEqual([
+      { status: "COMPLETED", logs: [], metrics: { inference_time: expect.any(Number) } },
+    ]);
+
+    const unknown = await python(env, ["status", APP_ID, "00000000-0000-4000-8000-000000000000"]);
+    expect(unknown.code).toBe(2);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({ status: 404 });
+  });
+
+  it("cancels a queued request that runs when fal_client's cancel asks, aborting its ctx.signal", async () => {
+    const env = { FAL_QUEUE_RUN_HOST: `${host()}/queue`, SSL_CERT_FILE: certificate.certFile };
+    const app = server.app as FalDirectApp;
+    app.waiting = deferred();
+    app.cancelled = deferred();
+    const submitted = await python(env, ["submit", `${APP_ID}/wait`, "{}"]);
+    const id = (printed(submitted.stdout)[0] as { request_id: string }).request_id;
+    await app.waiting.promise;
+    const cancelled = await python(env, ["cancel", APP_ID, id]);
+    expect(cancelled.stderr).toBe("");
+    expect(cancelled.code).toBe(0);
+    await app.cancelled.promise;
+    const result = await python(env, ["result", APP_ID, id]);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stderr)).toMatchObject({ status: 400 });
+  });
 });
 
 describe("serve(App, { tls }) shutting down", () => {
