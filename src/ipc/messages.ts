@@ -86,6 +86,11 @@ export type RankMessage =
       readonly aborted: boolean;
     }
   | { readonly t: "log"; readonly level: LogLevel; readonly msg: string }
+  /**
+   * Text the rank wrote to its stdout or stderr (passed on there too): on the channel, so that
+   * what a request's call printed arrives before its `done` and is that request's log.
+   */
+  | { readonly t: "output"; readonly stream: "stdout" | "stderr"; readonly text: string }
   /** Teardown finished; the rank exits after sending this. */
   | { readonly t: "stopped" };
 

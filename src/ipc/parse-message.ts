@@ -49,6 +49,11 @@ export function parseRankMessage(value: unknown): RankMessage {
     case "failed":
       if (typeof m.aborted !== "boolean") throw bad(m, "`aborted` must be a boolean");
       return { t: "failed", id: idField(m), error: errorField(m, "error"), aborted: m.aborted };
+    case "output":
+      if ((m.stream !== "stdout" && m.stream !== "stderr") || typeof m.text !== "string") {
+        throw bad(m, "`stream` and `text` must be stdout or stderr and a string");
+      }
+      return { t: "output", stream: m.stream, text: m.text };
     case "log":
       if (typeof m.level !== "string" || !LOG_LEVELS.has(m.level) || typeof m.msg !== "string") {
         throw bad(m, "`level` and `msg` must be a log level and a string");

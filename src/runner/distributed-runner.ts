@@ -25,6 +25,7 @@ import {
   resolveRunnerOptions,
 } from "./options.ts";
 import { RankGroup, type RankGroupSpec, type RankInfo } from "./rank-group.ts";
+import { currentRequestScope, type RequestScope } from "./request-scope.ts";
 import { RunnerLog } from "./runner-log.ts";
 import type { RunnerRequest } from "./runner-request.ts";
 import { type RankResult, RunnerStream, type StreamOptions } from "./runner-stream.ts";
@@ -195,7 +196,7 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
    */
   async invoke(payload: WorkerInput<W>, options: InvokeOptions = {}): Promise<WorkerOutput<W>> {
     checkCallOptions(options);
-    const request = this.submit(encodePayload(payload), options, false);
+    const request = this.submit(encodePayload(payload), options, false, currentRequestScope());
     const outcome = await request.buffer.settled;
     if (!outcome.ok) throw outcome.error;
     return decodeValue(outcome.output) as WorkerOutput<W>;
@@ -221,11 +222,13 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     checkCallOptions(options);
     this.assertAccepting();
     const bytes = encodePayload(payload);
-    const requestId = options.requestId ?? randomUUID();
+    // Made for a server request (an endpoint's handler): its id, and its ranks' logs go there.
+    const scope = currentRequestScope();
+    const requestId = options.requestId ?? scope?.requestId ?? randomUUID();
     const withId = { ...options, requestId };
     return new RunnerStream<WorkerResult<W>, WorkerOutput<W>, unknown>(
       {
-        submit: () => this.submit(bytes, withId, true),
+        submit: () => this.submit(bytes, withId, true, scope),
         abort: (request, reason) => this.scheduler.abort(request, reason),
       },
       options.asTextEvents === true ? "text" : "values",
@@ -457,12 +460,14 @@ export class DistributedRunner<W extends DistributedWorker = DistributedWorker>
     payload: Uint8Array,
     options: InvokeOptions & Pick<StreamOptions, "streamingTimeout">,
     streaming: boolean,
+    scope: RequestScope | undefined,
   ): RunnerRequest {
     this.assertAccepting();
     return this.scheduler.submit({
       payload,
       streaming,
-      requestId: options.requestId,
+      requestId: options.requestId ?? scope?.requestId,
+      onLog: scope?.log,
       imageFormat: options.imageFormat,
       timeout: options.timeout,
       streamingTimeout: options.streamingTimeout,

@@ -145,7 +145,6 @@ export class RankGroup {
           channel: options.channels[rank] as RankChannel,
           onMessage: (message) => this.receive(rank, message),
           onProtocolError: (error) => this.onProtocolError(rank, error),
-          onOutput: (stream, line) => this.log.output(rank, stream, line),
         });
       } catch (error) {
         // The ranks before it run already: the group holds them and fails below, killing them,
@@ -314,6 +313,9 @@ export class RankGroup {
       case "log":
         this.log.rank(rank, message.level, message.msg);
         return;
+      case "output":
+        for (const line of lines(message.text)) this.log.output(rank, message.stream, line);
+        return;
       case "stopped":
         return;
       default:
@@ -346,4 +348,11 @@ export class RankGroup {
         : new ProtocolError(`Rank ${rank} sent an undecodable frame`, { rank, cause }),
     );
   }
+}
+
+/** The lines of a piece of printed text; a last line without its newline counts too. */
+function lines(text: string): string[] {
+  const out = text.split("\n");
+  if (out.at(-1) === "") out.pop();
+  return out;
 }

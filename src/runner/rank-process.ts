@@ -20,8 +20,6 @@ export interface RankProcessOptions {
   readonly channel: RankChannel;
   readonly onMessage: (message: RankMessage) => void;
   readonly onProtocolError: (error: unknown) => void;
-  /** Each line the rank prints, once it has been passed on to this process's own stream. */
-  readonly onOutput?: (stream: "stdout" | "stderr", line: string) => void;
 }
 
 export interface RankExit {
@@ -73,9 +71,7 @@ export class RankProcess {
       this.child = spawn(command, commandArgs, {
         cwd: options.cwd,
         env: options.env,
-        // Piped, not inherited: what a rank prints is passed on as it comes, and its lines are
-        // also the running request's logs.
-        stdio: ["ignore", "pipe", "pipe", channel.remote],
+        stdio: ["ignore", "inherit", "inherit", channel.remote],
       });
     } catch (error) {
       channel.socket.destroy();
@@ -85,9 +81,6 @@ export class RankProcess {
       channel.remote.destroy();
     }
     this.pid = this.child.pid;
-    const { onOutput } = options;
-    if (this.child.stdout !== null) passOn(this.child.stdout, process.stdout, "stdout", onOutput);
-    if (this.child.stderr !== null) passOn(this.child.stderr, process.stderr, "stderr", onOutput);
     this.channel = channel.socket;
     this.channel.on("end", () => this.channel.destroy());
     this.exited = new Promise((resolve) => {
@@ -150,26 +143,4 @@ export class RankProcess {
   kill(signal: NodeJS.Signals = "SIGKILL"): void {
     if (this.exit === undefined) this.child.kill(signal);
   }
-}
-
-/** Writes what `from` gives to `to` unchanged, and tells `onLine` each complete line of it. */
-function passOn(
-  from: NodeJS.ReadableStream,
-  to: NodeJS.WritableStream,
-  stream: "stdout" | "stderr",
-  onLine: ((stream: "stdout" | "stderr", line: string) => void) | undefined,
-): void {
-  let partial = "";
-  from.on("data", (chunk: Buffer) => {
-    to.write(chunk);
-    if (onLine === undefined) return;
-    const lines = (partial + chunk.toString("utf8")).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) onLine(stream, line);
-  });
-  from.on("end", () => {
-    if (partial !== "" && onLine !== undefined) onLine(stream, partial);
-  });
-  // A rank killed mid-write closes its end; nothing of it is ours to report.
-  from.on("error", () => {});
 }

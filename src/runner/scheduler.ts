@@ -14,6 +14,7 @@ import {
 } from "../errors.ts";
 import { encodeFrame, encodeValue } from "../ipc/index.ts";
 import type { RankGroup, RequestMessage, RequestMessageSink } from "./rank-group.ts";
+import type { RankLogLine } from "./request-scope.ts";
 import type { RunnerLog } from "./runner-log.ts";
 import { RunnerRequest } from "./runner-request.ts";
 
@@ -42,6 +43,8 @@ export interface Submission {
   readonly timeout?: number | undefined;
   readonly streamingTimeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Told each line the ranks log or print while the request runs (its request scope's). */
+  readonly onLog?: ((line: RankLogLine) => void) | undefined;
 }
 
 /**
@@ -65,6 +68,8 @@ export class Scheduler implements RequestMessageSink {
   private unavailable: Error | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private readonly keepalivePayload: Uint8Array | undefined;
+  /** Where each request's ranks' log lines go while it runs. */
+  private readonly logTaps = new WeakMap<RunnerRequest, (line: RankLogLine) => void>();
 
   constructor(private readonly options: SchedulerOptions) {
     const keepalive = options.keepalive;
@@ -149,6 +154,7 @@ export class Scheduler implements RequestMessageSink {
       }, timeout);
       request.onFinish(() => clearTimeout(timer));
     }
+    if (submission.onLog !== undefined) this.logTaps.set(request, submission.onLog);
     this.queue.push(request);
     request.announcePosition(this.queue.length - 1);
     this.pump();
@@ -256,6 +262,8 @@ export class Scheduler implements RequestMessageSink {
 
   private dispatch(request: RunnerRequest, group: ScheduledGroup): void {
     this.current = request;
+    // One request runs at a time: what the ranks log from now on is its.
+    this.options.log.tap = this.logTaps.get(request);
     this.currentGroup = group;
     const dispatch = request.start(group.worldSize, group);
     // The same message for every rank: encoded once.
@@ -360,6 +368,7 @@ export class Scheduler implements RequestMessageSink {
     if (this.current === request) {
       this.current = undefined;
       this.currentGroup = undefined;
+      this.options.log.tap = undefined;
       this.group?.resumeResults();
     }
   }

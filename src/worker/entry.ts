@@ -9,6 +9,7 @@ import { Socket } from "node:net";
 import { encodeFrame } from "../ipc/control-frame.ts";
 import { FrameDecoder } from "../ipc/frame-decoder.ts";
 import { parseRunnerMessage } from "../ipc/parse-message.ts";
+import { captureOutput } from "./capture-output.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";
 import { RankSession } from "./rank-session.ts";
 import { ResultSink } from "./result-sink.ts";
@@ -42,6 +43,11 @@ const session = new RankSession({
       highWaterMark: config.highWaterMark,
       maxPendingBytes: config.maxPendingBytes,
     }),
+});
+
+// What the rank prints also goes to the runner, on the channel: the running request's logs.
+captureOutput((stream, text) => {
+  if (!channel.destroyed) channel.write(encodeFrame({ t: "output", stream, text }));
 });
 
 channel.on("data", (chunk: Buffer) => {

@@ -3,12 +3,16 @@
  * `queue.*` call, `subscribe` in both modes, and the refusals it meets, fal-shaped.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiError, createFalClient } from "@fal-ai/client";
 import { createParser } from "eventsource-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ServerHandle } from "../../src/app/index.ts";
+import { verifyWebhook, type WebhookJwks } from "../../src/index.ts";
+import { deferred } from "../../src/internal/deferred.ts";
 import ScenarioApp from "../fixtures/app/scenario-app.ts";
 import { waitForFile } from "../helpers.ts";
 import { serveForTest } from "./helpers.ts";
@@ -175,5 +179,70 @@ describe("fal's queue API through @fal-ai/client", () => {
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/^troupe_queue_waiting 0$/m);
     expect(metrics).toMatch(/^troupe_queue_store_connected 1$/m);
+  });
+
+  it("reports what the ranks print while a request runs as its logs", async () => {
+    const fal = falClient();
+    const { request_id: id } = await fal.queue.submit(APP_ID, {
+      input: { op: "print", text: "hi" },
+    });
+    await (await fal.queue.streamStatus(APP_ID, { requestId: id })).done();
+    const status = (await fal.queue.status(APP_ID, { requestId: id, logs: true })) as unknown as {
+      logs: { message: string; level: string; source: string; timestamp: string }[];
+    };
+    const lines = status.logs.map((l) => `${l.level} ${l.message}`).sort();
+    expect(lines).toEqual([
+      "STDERR stderr of rank 0",
+      "STDERR stderr of rank 1",
+      "STDOUT [rank 0] hi",
+      "STDOUT [rank 1] hi",
+    ]);
+    expect(status.logs[0]).toMatchObject({ source: "USER", timestamp: expect.any(String) });
+  });
+
+  it("POSTs a signed webhook on completion that verifies against the server's published keys", async () => {
+    const received = deferred<{ headers: IncomingHttpHeaders; body: string }>();
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => {
+        body += chunk.toString("utf8");
+      });
+      request.on("end", () => {
+        response.end();
+        received.resolve({ headers: request.headers, body });
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      const fal = falClient();
+      const { request_id: id } = await fal.queue.submit(APP_ID, {
+        input: { op: "echo", value: "hooked" },
+        webhookUrl: `http://127.0.0.1:${port}/hook`,
+      });
+      const { headers, body } = await received.promise;
+      const jwks = (await (
+        await fetch(`${server.url}/.well-known/jwks.json`)
+      ).json()) as WebhookJwks;
+      expect(verifyWebhook({ headers, body, jwks })).toBe(true);
+      expect(verifyWebhook({ headers, body: body.replace("hooked", "forged"), jwks })).toBe(false);
+      expect(JSON.parse(body)).toMatchObject({
+        request_id: id,
+        gateway_request_id: id,
+        status: "OK",
+        payload: "hooked",
+      });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+
+  it("refuses a fal_webhook that is not an http(s) URL, before queueing", async () => {
+    const response = await fetch(
+      `${server.url}/queue/${APP_ID}?fal_webhook=${encodeURIComponent("file:///etc/passwd")}`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: '{"op":"echo"}' },
+    );
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: "INVALID_WEBHOOK_URL" } });
   });
 });
