@@ -138,7 +138,8 @@ export const ASSIGN = script(`return assign(ARGV[2], ARGV[3], ARGV[4])`);
  * idle for a lease time (its replica stopped renewing) and takes its request over: runs it again
  * after a retry event, or completes it with ATTEMPTS_EXHAUSTED. A token delivered and never
  * assigned (its replica died in between) takes the best waiting request. → a lease, {'exhausted',
- * id}, {'skip'}, or {'wait', ms} with when the next pending token could expire (-1: none pending).
+ * id}, {'skip'}, or {'wait', ms, queued}: when the next pending token could expire (-1: none
+ * pending), and the number waiting.
  */
 export const TAKEOVER = script(`
 local consumer, lease_time, max_attempts = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -153,8 +154,9 @@ if not token then
   for _, p in ipairs(redis.call('XPENDING', TOKENS, GROUP, '-', '+', 1000)) do
     if p[3] > idle then idle = p[3] end
   end
-  if idle < 0 then return {'wait', -1} end
-  return {'wait', math.max(lease_time - idle, 1)}
+  local queued = redis.call('ZCARD', WAITING)
+  if idle < 0 then return {'wait', -1, queued} end
+  return {'wait', math.max(lease_time - idle, 1), queued}
 end
 local id = redis.call('HGET', ASSIGNED, token)
 if not id then return assign(token, consumer, now) end

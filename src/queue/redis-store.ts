@@ -227,6 +227,7 @@ export class RedisStore implements QueueStore {
         ])) as TakeReply;
         if (reply[0] === "lease") return this.hold(reply);
         if (reply[0] !== "wait") continue;
+        this.queued = reply[2];
         // Wait for a new token, or until the next held lease could expire.
         const wait =
           reply[1] < 0 ? this.options.leaseTime : Math.min(reply[1], this.options.leaseTime);
@@ -456,7 +457,12 @@ type LeaseReply = [
   cancel: string,
   queued: number,
 ];
-type TakeReply = LeaseReply | ["none"] | ["skip"] | ["exhausted", string] | ["wait", number];
+type TakeReply =
+  | LeaseReply
+  | ["none"]
+  | ["skip"]
+  | ["exhausted", string]
+  | ["wait", ms: number, queued: number];
 
 function eventArgs({ seq, event }: PendingEvent): (string | number)[] {
   const fatal = event.fatal === undefined ? "" : event.fatal ? "1" : "0";
