@@ -7,7 +7,8 @@ import type { Session } from "./session.ts";
 /**
  * A streamed request. Iterate it for the intermediate results, call `events()` for every typed
  * event, or `done()` for the final result. The request is sent on first use; leaving the
- * iteration early, `cancel()` or the `signal` cancel it on the server (`DELETE /requests/<id>`).
+ * iteration early, `cancel()` or the `signal` cancel it on the server (`DELETE /requests/<id>`),
+ * except for a queued request's stream (`streamQueued()`), where they only stop reading.
  * One consumer per stream: iteration or `events()` (with `done()` beside either).
  *
  * Non-fatal error events reach the plain iteration's `onError` option; `events()` yields them.

@@ -33,14 +33,31 @@ export async function send(
 
 /** The typed error for a non-2xx answer with the body `{"error":<public error>}`. */
 export async function httpError(response: Response, fallbackId?: string): Promise<HttpError> {
-  let text = "";
+  return httpErrorOf(response, await bodyText(response), { fallbackId });
+}
+
+/** The body's text; `""` when it broke off (the status still says what happened). */
+export async function bodyText(response: Response): Promise<string> {
   try {
-    text = await response.text();
+    return await response.text();
   } catch {
-    // The body broke off; the status still says what happened.
+    return "";
   }
+}
+
+/**
+ * {@link httpError} for an answer whose body has been read as `text`. Its `requestId` is
+ * `ids.requestId` when given (a queue call names the queued request, not the HTTP request the
+ * server answered), else the one the server named, else `ids.fallbackId`.
+ */
+export function httpErrorOf(
+  response: Response,
+  text: string,
+  ids: { readonly requestId?: string | undefined; readonly fallbackId?: string | undefined } = {},
+): HttpError {
   const error = parseErrorBody(text);
-  const requestId = error?.requestId ?? responseRequestId(response) ?? fallbackId;
+  const requestId =
+    ids.requestId ?? error?.requestId ?? responseRequestId(response) ?? ids.fallbackId;
   const detail = error?.message ?? (text.trim().slice(0, 200) || response.statusText);
   return new HttpError(
     error?.code ?? ErrorCode.HTTP_ERROR,
@@ -56,7 +73,7 @@ export async function httpError(response: Response, fallbackId?: string): Promis
 }
 
 /** The body's `error`, or `undefined` when the body is not troupe's error JSON. */
-function parseErrorBody(text: string): PublicError | undefined {
+export function parseErrorBody(text: string): PublicError | undefined {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -2,10 +2,10 @@ import type { EventSourceMessage } from "eventsource-parser";
 import { abortReason, ErrorCode } from "../errors.ts";
 import type { DecodeHelpers, WireEvent } from "../events/event-data.ts";
 import { decodeFalMessage } from "../events/fal-dialect.ts";
-import type { PublicError } from "../events/public-error.ts";
+import { type PublicError, readPublicError } from "../events/public-error.ts";
 import { SseEvent } from "../events/sse-names.ts";
 import { decodeTroupeMessage } from "../events/troupe-dialect.ts";
-import type { ClientEvent, Dialect } from "./client-event.ts";
+import type { ClientEvent, Dialect, RetryEvent } from "./client-event.ts";
 import type { Clock } from "./clock.ts";
 import {
   ConnectionError,
@@ -19,7 +19,14 @@ import {
   RequestFailedError,
   UnexpectedResponseError,
 } from "./errors.ts";
-import { describe, httpError, responseRequestId, responseResumeToken, send } from "./http.ts";
+import {
+  bodyText,
+  describe,
+  httpErrorOf,
+  responseRequestId,
+  responseResumeToken,
+  send,
+} from "./http.ts";
 import type { ResolvedReconnect, ResolvedRequest } from "./options.ts";
 import { readMessages } from "./read-messages.ts";
 import { Dialect as Dialects, requestUrl, resumeUrl, SSE_CONTENT_TYPE, SseHeader } from "./wire.ts";
@@ -35,6 +42,20 @@ export interface SessionConfig {
   readonly clock: Clock;
   /** An answer to the POST that is already there (`run()` got an event stream): read it instead. */
   readonly response?: Response;
+  /** Read a request that exists already (a queued one) instead of POSTing a new one. */
+  readonly follow?: FollowRequest;
+}
+
+/**
+ * A request the session follows rather than starts: it GETs `url` (with `Last-Event-ID` when
+ * `afterId` is above 0), resumes at the same URL, and never cancels the request on the server,
+ * since it did not start it: stopping only stops reading.
+ */
+export interface FollowRequest {
+  readonly url: string;
+  readonly requestId: string;
+  /** The id of the last event already seen; the stream starts after it. */
+  readonly afterId: number;
 }
 
 const ID = /^\d+$/;
@@ -67,7 +88,12 @@ export class Session<Result = unknown, Output = unknown> {
   /** Told when the session stops (abort, idle timeout), before any consumer pulls again. */
   onStop: ((reason: Error) => void) | undefined;
 
-  constructor(private readonly config: SessionConfig) {}
+  constructor(private readonly config: SessionConfig) {
+    if (config.follow !== undefined) {
+      this.requestId = config.follow.requestId;
+      this.lastId = config.follow.afterId;
+    }
+  }
 
   /** Stops for good: whatever waits rejects with `reason`, and the server is told to cancel. */
   stop(reason: Error): void {
@@ -106,9 +132,12 @@ export class Session<Result = unknown, Output = unknown> {
   }
 
   private async *connectAndRead(): AsyncGenerator<ClientEvent<Result, Output>, void> {
+    const { follow } = this.config;
     let response =
       this.config.response ??
-      (await this.open("POST", this.config.endpoint, {}, this.config.request.body));
+      (follow === undefined
+        ? await this.open("POST", this.config.endpoint, {}, this.config.request.body)
+        : await this.openFollowed(follow.url));
     this.requestId ??= responseRequestId(response);
     this.resumeToken ??= responseResumeToken(response);
     // A troupe server says which dialect it serves; another server's events tell.
@@ -183,7 +212,15 @@ export class Session<Result = unknown, Output = unknown> {
     }
     if (!response.ok) {
       if (method === "POST") this.settled = true;
-      throw await httpError(response, this.requestId ?? responseRequestId(response));
+      const { follow } = this.config;
+      // A followed request is named by its own id, not by the id of the GET the server refused.
+      throw httpErrorOf(
+        response,
+        await bodyText(response),
+        follow === undefined
+          ? { fallbackId: this.requestId ?? responseRequestId(response) }
+          : { requestId: follow.requestId },
+      );
     }
     if (response.body === null) {
       throw new UnexpectedResponseError(`${method} ${url} answered without a body`, this.facts());
@@ -232,6 +269,7 @@ export class Session<Result = unknown, Output = unknown> {
         this.facts({ cause: drop }),
       );
     }
+    const { follow } = this.config;
     let cause = drop;
     for (;;) {
       if (this.failures >= reconnect.attempts) {
@@ -243,17 +281,12 @@ export class Session<Result = unknown, Output = unknown> {
       this.failures += 1;
       await this.wait(this.retry ?? reconnect.delay);
       try {
+        if (follow !== undefined) return await this.openFollowed(follow.url);
         const response = await this.open("GET", resumeUrl(this.config.endpoint, requestId), {
           ...this.ownerHeaders(),
           [SseHeader.lastEventId]: String(this.lastId),
         });
-        if (!isEventStream(response)) {
-          throw new UnexpectedResponseError(
-            `Expected the resumed stream to be an event stream, got content type ${response.headers.get("content-type")}`,
-            this.facts({ status: response.status }),
-          );
-        }
-        return response;
+        return this.eventStreamOnly(response, "resumed stream");
       } catch (error) {
         if (this.stopped !== undefined) throw this.stopped;
         const retryable =
@@ -263,6 +296,21 @@ export class Session<Result = unknown, Output = unknown> {
         cause = error;
       }
     }
+  }
+
+  /** GETs a followed request's events after the last one seen. */
+  private async openFollowed(url: string): Promise<Response> {
+    const after: Record<string, string> =
+      this.lastId > 0 ? { [SseHeader.lastEventId]: String(this.lastId) } : {};
+    return this.eventStreamOnly(await this.open("GET", url, after), "request's event stream");
+  }
+
+  private eventStreamOnly(response: Response, what: string): Response {
+    if (isEventStream(response)) return response;
+    throw new UnexpectedResponseError(
+      `Expected the ${what} to be an event stream, got content type ${response.headers.get("content-type")}`,
+      this.facts({ status: response.status }),
+    );
   }
 
   /** One SSE message as a client event; `undefined` for one to skip (a replayed duplicate). */
@@ -298,6 +346,7 @@ export class Session<Result = unknown, Output = unknown> {
       }
       this.lastId = id;
     }
+    if (this.dialect === "troupe" && name === SseEvent.retry) return this.retryEvent(message, id);
     const event: WireEvent | undefined =
       this.dialect === "troupe"
         ? decodeTroupeMessage(message, this.helpers)
@@ -321,6 +370,30 @@ export class Session<Result = unknown, Output = unknown> {
       case "error":
         return this.errorEvent(event.error, event.fatal, id);
     }
+  }
+
+  /** A queued request's `retry`: it runs again from the start, so its `started` comes again. */
+  private retryEvent(message: EventSourceMessage, id: number | undefined): RetryEvent {
+    const body = this.parse(message.data) as { attempt?: unknown; error?: unknown } | null;
+    const attempt = body?.attempt;
+    if (typeof attempt !== "number") {
+      throw new UnexpectedResponseError(
+        `Expected a retry event to carry a numeric attempt, got ${message.data}`,
+        this.facts(),
+      );
+    }
+    const error = readPublicError(body?.error, ErrorCode.REQUEST_FAILED);
+    this.startedSeen = false;
+    return {
+      type: "retry",
+      attempt,
+      error: new RequestError(error.code, error.message, {
+        ...this.facts(),
+        ...(error.rank === undefined ? {} : { rank: error.rank }),
+        remoteName: error.name,
+      }),
+      id,
+    };
   }
 
   private readonly helpers: DecodeHelpers = {
@@ -383,7 +456,7 @@ export class Session<Result = unknown, Output = unknown> {
   /** Best effort: the request ends on the server at once instead of after its resume window. */
   private cancelRemote(): void {
     const requestId = this.requestId;
-    if (requestId === undefined) return;
+    if (requestId === undefined || this.config.follow !== undefined) return;
     const { request } = this.config;
     const url = requestUrl(request.base, requestId);
     Promise.resolve()

@@ -22,6 +22,11 @@ export const SseEvent = {
   result: "result",
   error: "error",
   done: "done",
+  /**
+   * A queued request's stream only: its replica was lost and it runs again from the start
+   * (`{"attempt":n,"error":<public error>}`); its `started` and results follow again.
+   */
+  retry: "retry",
 } as const;
 
 /** Request and response headers of the protocol (lower case, as Node reports them). */
@@ -43,6 +48,17 @@ export const SseHeader = {
 
 /** `DELETE <REQUESTS_PATH>/<id>` cancels a request; endpoints cannot live under it. */
 export const REQUESTS_PATH = "/requests";
+
+/** The queue's routes live under `<QUEUE_PATH>/<appId>` (fal's `queue.fal.run/<appId>`). */
+export const QUEUE_PATH = "/queue";
+
+/** fal's request headers on a queue submission. */
+export const QueueHeader = {
+  /** `normal` (the default) or `low`: every `normal` request is taken before any `low` one. */
+  priority: "x-fal-queue-priority",
+  /** Seconds after submission past which the request fails with REQUEST_TIMEOUT. */
+  timeout: "x-fal-request-timeout",
+} as const;
 
 /** `GET <path>?<RESUME_QUERY>=<id>` resumes a troupe-dialect stream. */
 export const RESUME_QUERY = "requestId";
