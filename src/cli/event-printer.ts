@@ -1,19 +1,28 @@
 import cliProgress from "cli-progress";
-import type { NonFatalStreamError } from "../client/index.ts";
+import type { NonFatalStreamError, RequestError } from "../client/index.ts";
 import { describeError } from "./describe-error.ts";
-import type { Output } from "./environment.ts";
+import { type CliEnvironment, isInteractive, type Output } from "./environment.ts";
 import type { SavedImage } from "./save-images.ts";
 
-/** How `troupe stream` shows a request's events. */
+/** How `troupe stream` and `troupe submit --follow` show a request's events. */
 export interface EventPrinter {
   queued(position: number): void;
   started(): void;
   image(n: number, image: SavedImage): void;
   result(n: number, data: unknown, id: number | undefined): void;
   error(error: NonFatalStreamError): void;
+  /** A queued request runs again from the start (its replica was lost). */
+  retry(attempt: number, error: RequestError): void;
   done(data: unknown): void;
   /** Takes the progress bar down (before an error is printed, say). */
   close(): void;
+}
+
+/** The printer for where stdout goes: a terminal's, or JSON lines for a program. */
+export function eventPrinter(environment: CliEnvironment): EventPrinter {
+  return isInteractive(environment)
+    ? terminalPrinter(environment.stdout)
+    : jsonLinesPrinter(environment.stdout, environment.stderr);
 }
 
 /**
@@ -41,6 +50,8 @@ export function jsonLinesPrinter(stdout: Output, stderr: Output): EventPrinter {
       });
       stderr.write(`troupe: error event: ${describeError(error)}\n`);
     },
+    retry: (attempt, error) =>
+      line({ type: "retry", attempt, error: { code: error.code, message: error.message } }),
     done: (data) => line({ type: "done", data }),
     close: () => {},
   };
@@ -94,6 +105,7 @@ export function terminalPrinter(stdout: Output): EventPrinter {
       bar.update(Math.round(progress * 100), { fields });
     },
     error: (error) => log(`error: ${describeError(error)}`),
+    retry: (attempt, error) => log(`retry: attempt ${attempt} (${describeError(error)})`),
     done: (data) => {
       close();
       stdout.write(`Result: ${JSON.stringify(data, null, 2)}\n`);

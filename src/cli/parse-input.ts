@@ -1,13 +1,13 @@
 import { InvalidArgumentError } from "../errors.ts";
 
-/** `--input`'s JSON, or a message naming what is wrong with it. */
-export function parseInput(text: string | undefined): unknown {
+/** `--input`'s JSON (or that of the option named `flag`), or a message naming what is wrong with it. */
+export function parseInput(text: string | undefined, flag = "--input"): unknown {
   if (text === undefined) return {};
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new InvalidArgumentError(
-      `--input is not valid JSON (${error instanceof Error ? error.message : String(error)}): ${text.slice(0, 80)}`,
+      `${flag} is not valid JSON (${error instanceof Error ? error.message : String(error)}): ${text.slice(0, 80)}`,
     );
   }
 }

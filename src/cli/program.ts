@@ -2,20 +2,25 @@ import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { isAbortError } from "../errors.ts";
 import { addCallCommand } from "./commands/call-command.ts";
+import { addCancelCommand } from "./commands/cancel-command.ts";
 import { addInitCommand } from "./commands/init-command.ts";
+import { addResultCommand } from "./commands/result-command.ts";
 import { addRunCommand } from "./commands/run-command.ts";
+import { addStatusCommand } from "./commands/status-command.ts";
 import { addStreamCommand } from "./commands/stream-command.ts";
+import { addSubmitCommand } from "./commands/submit-command.ts";
 import { describeError } from "./describe-error.ts";
 import type { CliEnvironment } from "./environment.ts";
 import type { EventPrinter } from "./event-printer.ts";
+import { ExitCode } from "./exit-code.ts";
 
 export type { CliEnvironment, Output } from "./environment.ts";
 
-/** Exit codes besides 0: a failure, and a stop by signal (as shells report SIGINT). */
-export const ExitCode = { failure: 1, interrupted: 130 } as const;
+export { ExitCode } from "./exit-code.ts";
 
 /**
- * The `troupe` command line: `run <app>`, `stream <url>`, `call <url>`. Takes its arguments,
+ * The `troupe` command line: `run <app>`, `stream <url>`, `call <url>`, the queue's `submit`,
+ * `status`, `result` and `cancel`, and `init`. Takes its arguments,
  * streams and environment as parameters and resolves with the exit code; errors are one line
  * on stderr.
  *
@@ -44,6 +49,12 @@ export async function main(environment: CliEnvironment): Promise<number> {
     printer = p;
   });
   addCallCommand(program, environment, setExit);
+  addSubmitCommand(program, environment, setExit, (p) => {
+    printer = p;
+  });
+  addStatusCommand(program, environment, setExit);
+  addResultCommand(program, environment, setExit);
+  addCancelCommand(program, environment, setExit);
   addInitCommand(program, environment, setExit);
   try {
     await program.parseAsync([...environment.argv], { from: "user" });
