@@ -200,7 +200,9 @@ function isRequestLine({ rawPacket, bytesParsed }: ClientError): boolean {
 
 /** A whole HTTP/1.1 response carrying `error`'s public form, written straight to a socket. */
 function rawErrorResponse(error: HttpError, requestId: string): string {
-  const body = JSON.stringify({ error: publicError(error, requestId) });
+  // The same body as every other refusal's (http-errors.ts): troupe's error and fal's `detail`.
+  const wire = publicError(error, requestId);
+  const body = JSON.stringify({ error: wire, detail: wire.message });
   return [
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? "Error"}`,
     "content-type: application/json; charset=utf-8",

@@ -21,12 +21,11 @@ import { checkWebhookUrl } from "../queue/webhook.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { validatedInput } from "./endpoint-routes.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
+import { QUEUE_PREFIX } from "./fal-hosts.ts";
+import { requestTimeoutOf } from "./fal-request-timeout.ts";
 import type { HttpServer } from "./http-server.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
-
-/** The path prefix of the queue's routes; a `queue.*` Host reaches them without it. */
-export const QUEUE_PREFIX = "/queue";
 
 /** fal's request headers the queue honours. */
 const QueueHeader = {
@@ -98,7 +97,7 @@ async function submit(
     input,
     priority: priorityOf(request.headers[QueueHeader.priority]),
     submittedAt: Date.now(),
-    timeout: timeoutOf(request.headers[QueueHeader.timeout]),
+    timeout: requestTimeoutOf(request.headers[QueueHeader.timeout]),
     webhookUrl,
     owner: context.principals.get(request.raw),
   };
@@ -291,18 +290,6 @@ function priorityOf(header: string | string[] | undefined): Priority {
   throw new BadRequestError(
     `Expected ${QueueHeader.priority} to be "normal" or "low", got ${JSON.stringify(header)}`,
   );
-}
-
-function timeoutOf(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === "") return undefined;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new BadRequestError(
-      `Expected ${QueueHeader.timeout} to be a positive number of seconds, got ${JSON.stringify(value)}`,
-    );
-  }
-  return Math.round(seconds * 1000);
 }
 
 function lastEventIdOf(request: FastifyRequest): number {

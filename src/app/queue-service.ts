@@ -1,6 +1,6 @@
 import { Gauge } from "prom-client";
 import { MemoryStore } from "../queue/memory-store.ts";
-import type { QueueStore } from "../queue/queue-store.ts";
+import type { Outcome, QueueEntry, QueueStore } from "../queue/queue-store.ts";
 import { QueueWorker } from "../queue/queue-worker.ts";
 import { RedisStore } from "../queue/redis-store.ts";
 import { deliverWebhook } from "../queue/webhook.ts";
@@ -24,26 +24,38 @@ export interface QueueService {
 }
 
 /**
- * The queue of the app served as `appId`: in this process, or shared through Redis with every
+ * The queue of the app served as `context.appId`: in this process, or shared through Redis with every
  * replica of the same app id (`redis`). Its routes are registered at once; it takes requests
  * once `start()` is called.
  */
 export async function startQueue(
   server: HttpServer,
   context: ServerContext,
-  appId: string,
 ): Promise<QueueService> {
+  const { appId } = context;
   const { queue: options } = context.options;
   const signer = await webhookSigner(context.options.webhookKey);
   registerWebhookRoutes(server, signer);
   // Webhooks still being tried stop with the server.
   const webhooks = new AbortController();
+  // Every outcome recorded here, by the worker or by the store itself (a cancelled queued
+  // request, one out of attempts), is POSTed to its request's webhook, if it has one.
+  const onCompleted = (entry: QueueEntry, outcome: Outcome): void => {
+    if (entry.webhookUrl === undefined) return;
+    void deliverWebhook(entry, outcome, {
+      ...context.options.webhooks,
+      signer,
+      signal: webhooks.signal,
+      logger: context.logger,
+    }).catch(() => {});
+  };
   const { redis } = context.options;
   const store: QueueStore =
     redis === undefined
-      ? new MemoryStore(options)
+      ? new MemoryStore({ ...options, onCompleted })
       : new RedisStore({
           ...options,
+          onCompleted,
           url: redis,
           appId,
           onError: (error, message) => context.logger.warn({ err: error }, message),
@@ -82,15 +94,7 @@ export async function startQueue(
         concurrency: options.concurrency ?? Math.max(1, context.runners().length),
         execute: queueExecution(context),
         onError: (error, message) => context.logger.error({ err: error }, message),
-        onComplete: (entry, outcome) => {
-          if (entry.webhookUrl === undefined) return;
-          void deliverWebhook(entry, outcome, {
-            ...context.options.webhooks,
-            signer,
-            signal: webhooks.signal,
-            logger: context.logger,
-          }).catch(() => {});
-        },
+        onComplete: onCompleted,
       });
       worker.start();
     },

@@ -164,7 +164,7 @@ async function listen(
   server.addHook("onRequest", refuseUntilSetUp(progress.setUp));
   registerEndpoints(server, context);
   registerRequestRoutes(server, context);
-  const queue = await startQueue(server, context, options.appId ?? defaultAppId(title));
+  const queue = await startQueue(server, context);
   registerBuiltinRoutes(server, context, progress.setUp, () => queue.health());
   registerFalDirectRoutes(server, context);
   registerFalProxyRoute(server);

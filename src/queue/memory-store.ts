@@ -160,6 +160,7 @@ export class MemoryStore implements QueueStore {
         const error = cancelledPublicError(id);
         item.append(fatalErrorEvent(error));
         this.completed(item, { ok: false, error });
+        this.options.onCompleted(item.entry, { ok: false, error });
         return "CANCELLATION_REQUESTED";
       }
     }

@@ -181,4 +181,10 @@ export interface QueueOptions {
 export interface StoreOptions extends Omit<QueueOptions, "concurrency"> {
   /** The clock, in ms since the epoch. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Told when the store itself completes a request no holder ran to its end (a queued request
+   * cancelled, one out of attempts), once, on the replica that did it; the holder's own outcomes
+   * reach the queue worker instead. Webhooks go out from both.
+   */
+  readonly onCompleted?: (entry: QueueEntry, outcome: Outcome) => void;
 }

@@ -266,13 +266,15 @@ local id = ARGV[2]
 local phase = redis.call('HGET', rkey(id), 'phase')
 if not phase then return 'NOT_FOUND' end
 if phase == 'COMPLETED' then return 'ALREADY_COMPLETED' end
+local completed = 0
 if phase == 'IN_QUEUE' then
   redis.call('ZREM', WAITING, id)
   add_event(id, next_seq(id), ARGV[5], 'error', '{"error":' .. ARGV[6] .. ',"fatal":true}', '1', '')
   finish(id, nil, '{"ok":false,"error":' .. ARGV[6] .. '}', ARGV[3], ARGV[4])
+  completed = 1
 else
   redis.call('HSET', rkey(id), 'cancel', '1')
   redis.call('PUBLISH', P .. 'cancel', id)
 end
-return {'CANCELLATION_REQUESTED', redis.call('ZCARD', WAITING)}
+return {'CANCELLATION_REQUESTED', redis.call('ZCARD', WAITING), completed}
 `);

@@ -189,9 +189,11 @@ export class RedisStore implements QueueStore {
       this.options.retention,
       this.options.maxEvents,
       JSON.stringify(cancelledPublicError(id)),
-    ])) as CancelResult | [CancelResult, number];
+    ])) as CancelResult | [CancelResult, number, 0 | 1];
     if (typeof reply === "string") return reply;
     this.queued = reply[1];
+    // A queued request is completed by the cancel itself: no holder will report it.
+    if (reply[2] === 1) await this.reportCompleted(id);
     return reply[0];
   }
 
@@ -226,6 +228,7 @@ export class RedisStore implements QueueStore {
           this.options.maxEvents,
         ])) as TakeReply;
         if (reply[0] === "lease") return this.hold(reply);
+        if (reply[0] === "exhausted") await this.reportCompleted(reply[1]);
         if (reply[0] !== "wait") continue;
         this.queued = reply[2];
         // Wait for a new token, or until the next held lease could expire.
@@ -251,6 +254,14 @@ export class RedisStore implements QueueStore {
       }
     }
     return undefined;
+  }
+
+  /** Tells `onCompleted` of a request this replica's own script completed, if it did. */
+  private async reportCompleted(id: string): Promise<void> {
+    const record = await this.get(id);
+    if (record?.phase === "COMPLETED" && record.outcome !== undefined) {
+      this.options.onCompleted(record.entry, record.outcome);
+    }
   }
 
   health(): StoreHealth {

@@ -1,4 +1,4 @@
-import type { StoreOptions } from "./queue-store.ts";
+import type { Outcome, QueueEntry, StoreOptions } from "./queue-store.ts";
 
 /** {@link StoreOptions} with every default filled in (serve() validated the values). */
 export interface ResolvedStoreOptions {
@@ -7,6 +7,7 @@ export interface ResolvedStoreOptions {
   readonly retention: number;
   readonly maxEvents: number;
   readonly now: () => number;
+  readonly onCompleted: (entry: QueueEntry, outcome: Outcome) => void;
 }
 
 /** The options a store keeps to, defaults filled in. */
@@ -17,5 +18,6 @@ export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOp
     retention: options.retention ?? 86_400_000,
     maxEvents: options.maxEvents ?? 10_000,
     now: options.now ?? Date.now,
+    onCompleted: options.onCompleted ?? (() => {}),
   };
 }

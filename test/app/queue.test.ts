@@ -245,4 +245,57 @@ describe("fal's queue API through @fal-ai/client", () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toMatchObject({ error: { code: "INVALID_WEBHOOK_URL" } });
   });
+
+  it("a queued request cancelled before it ran completes ABORTED, and its webhook says ERROR", async () => {
+    const one = await serveForTest(ScenarioApp, { queue: { concurrency: 1 } });
+    const received = deferred<string>();
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => {
+        body += chunk.toString("utf8");
+      });
+      request.on("end", () => {
+        response.end();
+        received.resolve(body);
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = receiver.address() as AddressInfo;
+      const post = async (path: string, body: unknown, query = "") =>
+        (await (
+          await fetch(`${one.url}/queue/${APP_ID}${path}${query}`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { request_id: string; queue_position: number };
+      const holding = mkdtempSync(join(tmpdir(), "troupe-queue-one-"));
+      const running = await post("/hold", { dir: holding });
+      await waitForFile(join(holding, "started-0"));
+      const hook = encodeURIComponent(`http://127.0.0.1:${port}/hook`);
+      const queued = await post("", { op: "echo", value: 1 }, `?fal_webhook=${hook}`);
+      expect(queued.queue_position).toBe(0);
+      const cancel = await fetch(
+        `${one.url}/queue/${APP_ID}/requests/${queued.request_id}/cancel`,
+        {
+          method: "PUT",
+        },
+      );
+      expect(cancel.status).toBe(202);
+      expect(JSON.parse(await received.promise)).toMatchObject({
+        request_id: queued.request_id,
+        status: "ERROR",
+      });
+      const status = await fetch(`${one.url}/queue/${APP_ID}/requests/${queued.request_id}/status`);
+      expect(await status.json()).toMatchObject({ status: "COMPLETED", error_type: "ABORTED" });
+      await fetch(`${one.url}/queue/${APP_ID}/requests/${running.request_id}/cancel`, {
+        method: "PUT",
+      });
+      rmSync(holding, { recursive: true, force: true });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+      await one.close();
+    }
+  });
 });

@@ -34,8 +34,11 @@ function refusal(text: string): { status: number; error: Record<string, unknown>
   expect(head.headers["content-type"]).toMatch(/^application\/json/);
   const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as {
     error: Record<string, unknown>;
+    detail: unknown;
   };
-  expect(Object.keys(body)).toEqual(["error"]);
+  // troupe's error, and fal's `detail` (its message) beside it.
+  expect(Object.keys(body)).toEqual(["error", "detail"]);
+  expect(body.detail).toBe(body.error.message);
   const id = head.headers["x-request-id"];
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
   expect(head.headers["x-fal-request-id"]).toBe(id);

@@ -20,6 +20,7 @@ interface RunFlags {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly appId?: string;
+  readonly redis?: string;
   readonly watch?: boolean;
 }
 
@@ -57,6 +58,10 @@ export function addRunCommand(
       "the app's id on fal's routes (default: local/<app class name in kebab case>)",
       parseAppId,
     )
+    .option(
+      "--redis <url>",
+      "make this server a replica: share the queue through this Redis with every replica of the app id (default: $TROUPE_REDIS_URL; unset, the queue lives in this process)",
+    )
     .option("--watch", "restart the app and its ranks when a file under the app's folder changes")
     .action(async (app: string, flags: RunFlags) => {
       const cwd = environment.cwd ?? process.cwd();
@@ -66,6 +71,7 @@ export function addRunCommand(
       const keys =
         flags.apiKeyFile === undefined ? undefined : readApiKeyFile(flags.apiKeyFile, cwd);
       const tls = readTlsFiles(flags.tlsCert, flags.tlsKey, cwd);
+      const redis = flags.redis ?? nonEmpty(environment.env.TROUPE_REDIS_URL);
       if (flags.watch === true) {
         const args = (port: number) => [
           "run",
@@ -78,6 +84,7 @@ export function addRunCommand(
             ? []
             : ["--tls-cert", `${flags.tlsCert}`, "--tls-key", `${flags.tlsKey}`]),
           ...(flags.appId === undefined ? [] : ["--app-id", flags.appId]),
+          ...(redis === undefined ? [] : ["--redis", redis]),
         ];
         setExit(await runWatched({ app, cwd, port: flags.port, args, environment }));
         return;
@@ -95,6 +102,7 @@ export function addRunCommand(
         ...(keys === undefined ? {} : { auth: { keys } }),
         ...(tls === undefined ? {} : { tls }),
         ...(flags.appId === undefined ? {} : { appId: flags.appId }),
+        ...(redis === undefined ? {} : { redis }),
       });
       environment.stdout.write(`Listening on ${server.url}\n`);
       // Serves until the signal (SIGINT/SIGTERM in the executable) stops it.
@@ -117,4 +125,8 @@ function parseAppId(text: string): string {
       `Expected --app-id to be owner/alias (letters, digits, "-", "_", "."), got ${text}`,
     );
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
