@@ -20,7 +20,9 @@ import { StreamingResponse } from "./streaming-response.ts";
  */
 export function registerEndpoints(server: HttpServer, context: ServerContext): void {
   const sendPlayground = (reply: FastifyReply) =>
-    reply.type("text/html; charset=utf-8").send(playgroundHtml({ title: context.title }));
+    reply
+      .type("text/html; charset=utf-8")
+      .send(playgroundHtml({ title: context.title, appId: context.appId }));
   for (const e of context.endpoints) {
     server.post(e.path, (request, reply) => callEndpoint(context, e, request, reply));
     server.get(e.path, async (request, reply) => {

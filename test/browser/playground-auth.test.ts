@@ -75,6 +75,8 @@ describe("the playground on a server with API keys", () => {
       "GET /openapi.json undefined",
       "GET /openapi.json Key wrong-key",
       `GET /openapi.json Key ${KEY}`,
+      // The shell names no app: the page asks the full health report for the queue's app id.
+      `GET /health Key ${KEY}`,
       `POST /stream Key ${KEY}`,
     ]);
 

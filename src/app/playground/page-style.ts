@@ -16,6 +16,7 @@ export const PAGE_STYLE = String.raw`
   :root { --fg: #e7e8ea; --muted: #9aa0aa; --bg: #15171a; --panel: #1d2024; --line: #343840; --accent: #8b85ff; --danger: #ff8a80; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; background: var(--bg); color: var(--fg); }
 header { display: flex; align-items: baseline; gap: 12px; padding: 14px 20px; border-bottom: 1px solid var(--line); }
 h1 { font-size: 18px; margin: 0; }
@@ -60,4 +61,14 @@ pre { margin: 0; padding: 10px; background: var(--bg); border-radius: 6px; overf
 #log li { overflow-wrap: anywhere; }
 .log-kind { font-weight: 600; }
 .log-error .log-kind, .log-warning .log-kind { color: var(--danger); }
+label.inline { display: flex; align-items: center; gap: 6px; margin: 0 0 0 auto; font-weight: 400; }
+#queue-panel { grid-column: 1 / -1; }
+#queued { margin: 0; padding: 0; list-style: none; display: grid; gap: 8px; }
+#queued li { border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
+.queued-head { display: flex; flex-wrap: wrap; align-items: center; gap: 10px; }
+.queued-head code { font-size: 12px; color: var(--muted); }
+.queued-head [data-field="state"] { font-weight: 600; color: var(--accent); }
+#queued li:is([data-status="FAILED"], [data-status="LOST"]) [data-field="state"], #queued pre[data-kind="error"] { color: var(--danger); }
+.queued-head button { padding: 3px 10px; margin-left: auto; background: transparent; color: var(--accent); }
+#queued pre { margin-top: 8px; }
 `;

@@ -27,6 +27,13 @@ describe("playgroundHtml", () => {
     expect(script).not.toContain("/events");
   });
 
+  it("names the app id for the queue view when given one, escaped, and none otherwise", () => {
+    expect(playgroundHtml({ title: "A", appId: `me/"x"` })).toContain(
+      '<header data-titled="true" data-app-id="me/&quot;x&quot;">',
+    );
+    expect(playgroundHtml({ title: "A" })).not.toContain("data-app-id");
+  });
+
   it("loads nothing from elsewhere", () => {
     const html = playgroundHtml();
     expect(html).toContain("<title>troupe playground</title>");

@@ -9,6 +9,13 @@ export interface PlaygroundOptions {
    * @default "troupe playground"
    */
   readonly title?: string;
+  /**
+   * The app's id on the queue's routes (`owner/alias`): the page offers to submit to the queue
+   * under it. Without one the page asks `GET /health` for it (the shell a server with API keys
+   * sends names no app).
+   * @default none
+   */
+  readonly appId?: string;
 }
 
 const DEFAULT_TITLE = "troupe playground";
@@ -21,7 +28,9 @@ if (/<\/style/i.test(PAGE_STYLE)) {
  * The playground: one self-contained HTML page (inline style and script, nothing fetched but the
  * app's own `/openapi.json` and endpoints) that lists the app's endpoints, builds a form from the
  * selected one's input schema, runs it, and shows progress, previews, events, the result and
- * errors as they stream in, with `troupe/client`. The server answers `GET /` with it. When the
+ * errors as they stream in, with `troupe/client`. Or it submits to the app's queue and lists the
+ * page's queued requests with their live status and position, result and a cancel button. The
+ * server answers `GET /` with it. When the
  * server wants an API key, the page asks for one and keeps it for the tab (sessionStorage). Its script
  * is page/main.ts, bundled (see page-script.ts); the first call may bundle it, later ones reuse it.
  *
@@ -42,7 +51,7 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <style>${PAGE_STYLE}</style>
 </head>
 <body>
-<header data-titled="${options.title === undefined ? "false" : "true"}"><h1 id="title">${title}</h1>${subtitle}</header>
+<header data-titled="${options.title === undefined ? "false" : "true"}"${options.appId === undefined ? "" : ` data-app-id="${escapeHtml(options.appId)}"`}><h1 id="title">${title}</h1>${subtitle}</header>
 <form id="key-form" class="panel" data-testid="key-form" hidden>
 <label for="api-key">API key</label>
 <p id="key-message" class="hint" data-testid="key-message"></p>
@@ -62,6 +71,7 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <div class="actions">
 <button type="submit" id="run" data-testid="run" disabled>Run</button>
 <button type="button" id="cancel" data-testid="cancel" disabled>Cancel</button>
+<label id="via-queue-label" class="inline" hidden><input type="checkbox" id="via-queue" data-testid="via-queue"> Submit to the queue</label>
 </div>
 </form>
 </section>
@@ -79,6 +89,10 @@ export function playgroundHtml(options: PlaygroundOptions = {}): string {
 <div id="result" data-testid="result"></div>
 <h3>Events</h3>
 <ol id="log" data-testid="log"></ol>
+</section>
+<section id="queue-panel" class="panel" aria-labelledby="queue-heading" data-testid="queue-panel" hidden>
+<h2 id="queue-heading">Queued requests</h2>
+<ol id="queued" data-testid="queued"></ol>
 </section>
 </main>
 <script>${pageScript()}</script>

@@ -1,7 +1,7 @@
 /**
  * The playground page's script (bundled into one file by bundle-page.ts): lists the app's
  * endpoints from `/openapi.json`, builds the selected one's form, runs it with `troupe/client`,
- * and shows what comes back.
+ * and shows what comes back; or submits it to the app's queue and lists it (queue-list.ts).
  */
 import { isAbortError, RequestError } from "../../../client/index.ts";
 import { askForApiKey, keepApiKey, keyHeaders, storedApiKey } from "./api-key.ts";
@@ -10,6 +10,7 @@ import { isRecord } from "./is-record.ts";
 import { listEndpoints, type PlaygroundEndpoint } from "./list-endpoints.ts";
 import { OutputPanel } from "./output-panel.ts";
 import { type PageElements, pageElements } from "./page-elements.ts";
+import { QueueList } from "./queue-list.ts";
 import { runOnce, runStreaming } from "./run-endpoint.ts";
 import { buildForm, type SchemaForm } from "./schema-form.ts";
 
@@ -20,6 +21,9 @@ let form: SchemaForm | undefined;
 let active: AbortController | undefined;
 /** The server's API key, once the page knows the server wants one and the user gave it. */
 let apiKey: string | undefined;
+/** The app's id on the queue's routes, once the page knows it. */
+let appId: string | undefined;
+const queue = new QueueList(ui, () => ({ appId: appId ?? "", apiKey }));
 
 function selectEndpoint(doc: unknown, index: number): void {
   const endpoint = endpoints[index];
@@ -59,6 +63,10 @@ async function runSelected(): Promise<void> {
     panel.showError({ code: "INVALID_INPUT", message: (error as Error).message });
     return;
   }
+  if (ui.viaQueue.checked && appId !== undefined) {
+    await submitToQueue(endpoint, body);
+    return;
+  }
   const controller = new AbortController();
   active = controller;
   panel.reset();
@@ -78,6 +86,38 @@ async function runSelected(): Promise<void> {
     ui.run.disabled = false;
     ui.cancel.disabled = true;
     ui.endpoint.disabled = false;
+  }
+}
+
+/** Puts the run in the app's queue instead; the queued list follows it from there. */
+async function submitToQueue(endpoint: PlaygroundEndpoint, body: unknown): Promise<void> {
+  ui.run.disabled = true;
+  try {
+    await queue.submit(endpoint.path, body);
+  } catch (error) {
+    showFailure(error, "NETWORK_ERROR");
+  } finally {
+    ui.run.disabled = false;
+  }
+}
+
+/**
+ * The app's id: in the page the server rendered, or, for the shell a server with keys sends,
+ * from `GET /health`. Without one the page offers no queue.
+ */
+async function learnAppId(): Promise<string | undefined> {
+  const named = ui.header.dataset.appId;
+  if (named !== undefined && named !== "") return named;
+  try {
+    // The full report, with the queue's app id, is for callers with a key (probes get less).
+    const response = await fetch("/health", {
+      headers: { accept: "application/json", ...keyHeaders(apiKey) },
+    });
+    const report: unknown = await response.json();
+    const queueReport = isRecord(report) && isRecord(report.queue) ? report.queue : undefined;
+    return typeof queueReport?.appId === "string" ? queueReport.appId : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -137,6 +177,8 @@ async function start(): Promise<void> {
     return;
   }
   showAppTitle(doc);
+  appId = await learnAppId();
+  ui.viaQueueLabel.hidden = appId === undefined;
   endpoints = listEndpoints(doc);
   ui.endpoint.textContent = "";
   endpoints.forEach((endpoint, i) => {

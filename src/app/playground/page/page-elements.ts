@@ -13,6 +13,9 @@ export interface PageElements {
   readonly fields: HTMLElement;
   readonly run: HTMLButtonElement;
   readonly cancel: HTMLButtonElement;
+  /** "Submit to the queue"; its label stays hidden until the page knows the app's id. */
+  readonly viaQueue: HTMLInputElement;
+  readonly viaQueueLabel: HTMLElement;
   readonly status: HTMLElement;
   readonly queue: HTMLElement;
   readonly requestId: HTMLElement;
@@ -23,6 +26,9 @@ export interface PageElements {
   readonly previews: HTMLElement;
   readonly result: HTMLElement;
   readonly log: HTMLElement;
+  /** The page's queued requests; hidden until the first. */
+  readonly queuePanel: HTMLElement;
+  readonly queued: HTMLElement;
 }
 
 /** Looks up every element the script needs; throws, naming it, if the page lacks one. */
@@ -46,6 +52,8 @@ export function pageElements(doc: Document): PageElements {
     fields: byId("fields", HTMLElement),
     run: byId("run", HTMLButtonElement),
     cancel: byId("cancel", HTMLButtonElement),
+    viaQueue: byId("via-queue", HTMLInputElement),
+    viaQueueLabel: byId("via-queue-label", HTMLElement),
     status: byId("status", HTMLElement),
     queue: byId("queue", HTMLElement),
     requestId: byId("request-id", HTMLElement),
@@ -56,5 +64,7 @@ export function pageElements(doc: Document): PageElements {
     previews: byId("previews", HTMLElement),
     result: byId("result", HTMLElement),
     log: byId("log", HTMLElement),
+    queuePanel: byId("queue-panel", HTMLElement),
+    queued: byId("queued", HTMLElement),
   };
 }
