@@ -59,6 +59,32 @@ async function readSse(
   return events;
 }
 
+/** A webhook receiver on port 0: the first POST it gets, headers and body. */
+async function webhookReceiver(): Promise<{
+  url: string;
+  received: Promise<{ headers: IncomingHttpHeaders; body: string }>;
+  close(): Promise<void>;
+}> {
+  const received = deferred<{ headers: IncomingHttpHeaders; body: string }>();
+  const receiver = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    request.on("end", () => {
+      response.end();
+      received.resolve({ headers: request.headers, body });
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  const { port } = receiver.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received: received.promise,
+    close: () => new Promise((resolve) => receiver.close(() => resolve())),
+  };
+}
+
 describe("fal's queue API through @fal-ai/client", () => {
   it("subscribe (polling) submits, reports queue updates and returns the result", async () => {
     const fal = falClient();
@@ -201,26 +227,14 @@ describe("fal's queue API through @fal-ai/client", () => {
   });
 
   it("POSTs a signed webhook on completion that verifies against the server's published keys", async () => {
-    const received = deferred<{ headers: IncomingHttpHeaders; body: string }>();
-    const receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8");
-      });
-      request.on("end", () => {
-        response.end();
-        received.resolve({ headers: request.headers, body });
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const receiver = await webhookReceiver();
     try {
-      const { port } = receiver.address() as AddressInfo;
       const fal = falClient();
       const { request_id: id } = await fal.queue.submit(APP_ID, {
         input: { op: "echo", value: "hooked" },
-        webhookUrl: `http://127.0.0.1:${port}/hook`,
+        webhookUrl: receiver.url,
       });
-      const { headers, body } = await received.promise;
+      const { headers, body } = await receiver.received;
       const jwks = (await (
         await fetch(`${server.url}/.well-known/jwks.json`)
       ).json()) as WebhookJwks;
@@ -233,7 +247,7 @@ describe("fal's queue API through @fal-ai/client", () => {
         payload: "hooked",
       });
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
     }
   });
 
@@ -248,20 +262,8 @@ describe("fal's queue API through @fal-ai/client", () => {
 
   it("a queued request cancelled before it ran completes ABORTED, and its webhook says ERROR", async () => {
     const one = await serveForTest(ScenarioApp, { queue: { concurrency: 1 } });
-    const received = deferred<string>();
-    const receiver = createServer((request, response) => {
-      let body = "";
-      request.on("data", (chunk: Buffer) => {
-        body += chunk.toString("utf8");
-      });
-      request.on("end", () => {
-        response.end();
-        received.resolve(body);
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const receiver = await webhookReceiver();
     try {
-      const { port } = receiver.address() as AddressInfo;
       const post = async (path: string, body: unknown, query = "") =>
         (await (
           await fetch(`${one.url}/queue/${APP_ID}${path}${query}`, {
@@ -273,7 +275,7 @@ describe("fal's queue API through @fal-ai/client", () => {
       const holding = mkdtempSync(join(tmpdir(), "troupe-queue-one-"));
       const running = await post("/hold", { dir: holding });
       await waitForFile(join(holding, "started-0"));
-      const hook = encodeURIComponent(`http://127.0.0.1:${port}/hook`);
+      const hook = encodeURIComponent(receiver.url);
       const queued = await post("", { op: "echo", value: 1 }, `?fal_webhook=${hook}`);
       expect(queued.queue_position).toBe(0);
       const cancel = await fetch(
@@ -283,7 +285,7 @@ describe("fal's queue API through @fal-ai/client", () => {
         },
       );
       expect(cancel.status).toBe(202);
-      expect(JSON.parse(await received.promise)).toMatchObject({
+      expect(JSON.parse((await receiver.received).body)).toMatchObject({
         request_id: queued.request_id,
         status: "ERROR",
       });
@@ -294,7 +296,7 @@ describe("fal's queue API through @fal-ai/client", () => {
       });
       rmSync(holding, { recursive: true, force: true });
     } finally {
-      await new Promise((resolve) => receiver.close(resolve));
+      await receiver.close();
       await one.close();
     }
   });
