@@ -1,16 +1,14 @@
 /**
  * How fal's two hosts map onto one troupe server (docs/fal-compat.md): `fal.run` (the direct
  * routes, `POST /{appId}[/path]`) on bare paths, `queue.fal.run` (the queue) under
- * {@link QUEUE_PREFIX}, or on bare paths for a request whose `Host` is named `queue.*`. And fal's
+ * {@link QUEUE_PATH}, or on bare paths for a request whose `Host` is named `queue.*`. And fal's
  * proxy convention: a request to {@link FAL_PROXY_PATH} that names the fal URL it means in
  * `x-fal-target-url` is served as that URL. Both are applied to the URL before routing.
  */
 import type { IncomingHttpHeaders } from "node:http";
+import { QUEUE_PATH } from "../events/sse-names.ts";
 import { BadRequestError } from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
-
-/** The path prefix of the queue's routes (`/queue/{appId}/...`); a `queue.*` Host needs none. */
-export const QUEUE_PREFIX = "/queue";
 
 /** Where fal's clients with `proxyUrl` (and fal's server proxies) send their requests. */
 export const FAL_PROXY_PATH = "/api/fal/proxy";
@@ -21,7 +19,7 @@ export const TARGET_URL_HEADER = "x-fal-target-url";
 /** fal's hosts a proxied request may name, and where each one's paths are served here. */
 const TARGET_HOSTS: ReadonlyMap<string, string> = new Map([
   ["fal.run", ""],
-  ["queue.fal.run", QUEUE_PREFIX],
+  ["queue.fal.run", QUEUE_PATH],
 ]);
 
 /** What a request's URL is rewritten from: its URL as it arrived, and its headers. */
@@ -49,7 +47,7 @@ export function rewriteFalUrl(request: ArrivingRequest): string {
     return "url" in target ? target.url : url;
   }
   const host = request.headers.host?.toLowerCase();
-  if (host?.startsWith("queue.") === true && url.startsWith("/")) return `${QUEUE_PREFIX}${url}`;
+  if (host?.startsWith("queue.") === true && url.startsWith("/")) return `${QUEUE_PATH}${url}`;
   return url;
 }
 

@@ -44,6 +44,8 @@ export function queueExecution(context: ServerContext): Execute {
       void lease.log(logEntry(line)).catch(() => {});
     };
     let result: unknown;
+    // It runs from here, whatever the endpoint answers: a stream's own `started` is not repeated.
+    appends.push({ type: "started", data: "{}" });
     try {
       signal.throwIfAborted();
       result = await withRequestScope({ requestId: entry.id, log }, () =>
@@ -72,9 +74,6 @@ export function queueExecution(context: ServerContext): Execute {
         if (r.done) break;
         const event = r.value;
         switch (event.type) {
-          case "started":
-            appends.push({ type: "started", data: "{}" });
-            break;
           case "result":
             last = eventData(event, encode);
             appends.push({ type: "result", data: last });
@@ -89,7 +88,9 @@ export function queueExecution(context: ServerContext): Execute {
             await appends.drained();
             return { ok: true, output };
           }
-          // The runner's own queue positions: the store's position is the request's.
+          // The runner's own queue positions (the store's position is the request's), and its
+          // start (the request's was appended when its handler began).
+          case "started":
           case "queued":
           case "heartbeat":
           case "raw":

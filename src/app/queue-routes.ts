@@ -7,8 +7,9 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCode } from "../errors.ts";
+import { publicError } from "../events/public-error.ts";
 import { encodeEvent } from "../events/sse-fields.ts";
-import { SseHeader } from "../events/sse-names.ts";
+import { QUEUE_PATH, QueueHeader, SseHeader } from "../events/sse-names.ts";
 import type {
   LogEntry,
   Priority,
@@ -21,19 +22,10 @@ import { checkWebhookUrl } from "../queue/webhook.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { validatedInput } from "./endpoint-routes.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
-import { QUEUE_PREFIX } from "./fal-hosts.ts";
 import { requestTimeoutOf } from "./fal-request-timeout.ts";
 import type { HttpServer } from "./http-server.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
-
-/** fal's request headers the queue honours. */
-const QueueHeader = {
-  /** Seconds after submission past which the request fails with REQUEST_TIMEOUT. */
-  timeout: "x-fal-request-timeout",
-  /** `normal` (default) or `low`. */
-  priority: "x-fal-queue-priority",
-} as const;
 
 /** How often a status stream re-reads a queued request's position (positions have no feed). */
 const POSITION_REFRESH_MS = 250;
@@ -49,7 +41,7 @@ export function registerQueueRoutes(
   context: ServerContext,
   { store, appId }: QueueRouteOptions,
 ): void {
-  const base = `${QUEUE_PREFIX}/${appId}`;
+  const base = `${QUEUE_PATH}/${appId}`;
   for (const e of context.endpoints) {
     const path = e.path === "/" ? base : `${base}${e.path}`;
     server.post(path, (request, reply) => submit(context, store, appId, e, request, reply));
@@ -70,9 +62,18 @@ export function registerQueueRoutes(
   });
   server.put(`${requests}/cancel`, async (request, reply) => {
     await ownRecord(context, store, request);
-    const result = await store.cancel(idOf(request));
-    const status = result === "CANCELLATION_REQUESTED" ? 202 : result === "NOT_FOUND" ? 404 : 400;
-    return reply.code(status).send({ status: result });
+    const id = idOf(request);
+    const result = await store.cancel(id);
+    if (result === "CANCELLATION_REQUESTED") return reply.code(202).send({ status: result });
+    // fal's `{status}`, and troupe's error body beside it, as every other refusal has.
+    const error =
+      result === "NOT_FOUND"
+        ? new RequestNotInQueueError(`No request ${id} in the queue of this app`)
+        : new BadRequestError(`Request ${id} has already completed`);
+    const wire = publicError(error, request.id);
+    return reply
+      .code(result === "NOT_FOUND" ? 404 : 400)
+      .send({ status: result, error: wire, detail: wire.message });
   });
   server.get(`${requests}/events`, (request, reply) => eventStream(context, store, request, reply));
 }
@@ -273,7 +274,7 @@ function idOf(request: FastifyRequest): string {
 function urlsOf(request: FastifyRequest, appId: string, id: string) {
   const host = request.headers.host ?? "localhost";
   // A `queue.*` host serves the queue without the prefix, as queue.fal.run does.
-  const prefix = host.startsWith("queue.") ? "" : QUEUE_PREFIX;
+  const prefix = host.startsWith("queue.") ? "" : QUEUE_PATH;
   const base = `${request.protocol}://${host}${prefix}/${appId}/requests/${id}`;
   return { response_url: base, status_url: `${base}/status`, cancel_url: `${base}/cancel` };
 }
