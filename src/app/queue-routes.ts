@@ -27,9 +27,6 @@ import type { HttpServer } from "./http-server.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
 
-/** How often a status stream re-reads a queued request's position (positions have no feed). */
-const POSITION_REFRESH_MS = 250;
-
 /** What the queue routes use besides the server's context. */
 export interface QueueRouteOptions {
   readonly store: QueueStore;
@@ -134,14 +131,16 @@ async function statusStream(
   try {
     await write(record);
     if (record.phase === "COMPLETED") return;
-    // Until it runs, its position changes as requests ahead of it are taken; then each event
-    // it appends (and each log line, when asked for) is a change of its status.
+    // Until it runs, its position changes as requests ahead of it are taken or cancelled (the
+    // store says when); then each event it appends is a change of its status.
+    let wake = nextMove(store, writer.signal);
     while (!writer.signal.aborted) {
       const current = await store.get(id);
       if (current === undefined) return;
       if (current.phase !== "IN_QUEUE") break;
       await write(current);
-      await delay(POSITION_REFRESH_MS, writer.signal);
+      await wake;
+      wake = nextMove(store, writer.signal);
     }
     for await (const _event of store.events(id, 0, writer.signal)) {
       const current = await store.get(id);
@@ -339,15 +338,16 @@ function openSse(
   };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves when queue positions next move (the store says so), or at once when `signal` aborts. */
+function nextMove(store: QueueStore, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
+    const done = (): void => {
+      off();
       signal.removeEventListener("abort", done);
       resolve();
-    }
+    };
+    const off = store.onMoved(done);
+    if (signal.aborted) done();
+    else signal.addEventListener("abort", done, { once: true });
   });
 }

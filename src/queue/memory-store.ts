@@ -92,6 +92,8 @@ export class MemoryStore implements QueueStore {
   /** `take()` calls waiting for a request, oldest first. */
   private readonly takers: Deferred<Lease | undefined>[] = [];
   private closed = false;
+  /** Who waits for queue positions to move (status streams). */
+  private readonly movedListeners = new Set<() => void>();
 
   constructor(options: StoreOptions = {}) {
     this.options = resolveStoreOptions(options);
@@ -105,6 +107,8 @@ export class MemoryStore implements QueueStore {
     this.items.set(entry.id, new Item(entry, this.options.maxEvents));
     this.waiting[entry.priority].push(entry.id);
     const position = this.positionOf(entry);
+    // A normal request goes ahead of every low one: their positions moved.
+    if (entry.priority === "normal" && this.waiting.low.length > 0) this.moved();
     this.dispatch();
     return position;
   }
@@ -157,6 +161,7 @@ export class MemoryStore implements QueueStore {
       case "IN_QUEUE": {
         const queue = this.waiting[item.entry.priority];
         queue.splice(queue.indexOf(id), 1);
+        this.moved();
         const error = cancelledPublicError(id);
         item.append(fatalErrorEvent(error));
         this.completed(item, { ok: false, error });
@@ -204,7 +209,18 @@ export class MemoryStore implements QueueStore {
       const item = this.items.get(id);
       if (item === undefined) continue;
       this.takers.shift()?.resolve(this.lease(item));
+      this.moved();
     }
+  }
+
+  onMoved(listener: () => void): () => void {
+    this.movedListeners.add(listener);
+    return () => this.movedListeners.delete(listener);
+  }
+
+  /** Queue positions changed: tells whoever waits for that. */
+  private moved(): void {
+    for (const listener of [...this.movedListeners]) listener();
   }
 
   private lease(item: Item): Lease {

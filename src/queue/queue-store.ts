@@ -155,6 +155,12 @@ export interface QueueStore {
    * `signal` aborts. Call it only when a runner is free to run what it returns.
    */
   take(signal: AbortSignal): Promise<Lease | undefined>;
+  /**
+   * Tells `listener` each time queue positions may have changed, on any replica (a request was
+   * taken or cancelled, or a normal one submitted ahead of low ones); returns the unsubscribe.
+   * A status stream re-reads its request's position then, never on a timer.
+   */
+  onMoved(listener: () => void): () => void;
   health(): StoreHealth;
   /** Stops renewing leases and closes connections; requests it holds are taken over elsewhere. */
   close(): Promise<void>;

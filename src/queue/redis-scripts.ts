@@ -92,6 +92,8 @@ local function assign(token, consumer, now)
     drop_token(token)
     return {'none'}
   end
+  -- Every request behind it moved up one.
+  redis.call('PUBLISH', P .. 'moved', best[1])
   return start(best[1], token, consumer, now)
 end
 
@@ -117,6 +119,8 @@ if ARGV[4] == '1' then score = n + 1125899906842624 end
 redis.call('HSET', r, 'entry', ARGV[3], 'phase', 'IN_QUEUE', 'attempt', 0, 'seq', 0, 'logs', 0)
 redis.call('ZADD', WAITING, string.format('%.0f', score), id)
 redis.call('XADD', TOKENS, '*', 'r', id)
+-- A normal request goes ahead of every low one: their positions moved.
+if ARGV[4] ~= '1' then redis.call('PUBLISH', P .. 'moved', id) end
 return {redis.call('ZRANK', WAITING, id), redis.call('ZCARD', WAITING)}
 `);
 
@@ -269,6 +273,7 @@ if phase == 'COMPLETED' then return 'ALREADY_COMPLETED' end
 local completed = 0
 if phase == 'IN_QUEUE' then
   redis.call('ZREM', WAITING, id)
+  redis.call('PUBLISH', P .. 'moved', id)
   add_event(id, next_seq(id), ARGV[5], 'error', '{"error":' .. ARGV[6] .. ',"fatal":true}', '1', '')
   finish(id, nil, '{"ok":false,"error":' .. ARGV[6] .. '}', ARGV[3], ARGV[4])
   completed = 1

@@ -72,6 +72,8 @@ export class RedisStore implements QueueStore {
   private readonly consumer: string;
   private readonly connections: RedisConnections;
   private readonly held = new Map<string, RedisLease>();
+  /** Who waits for queue positions to move (status streams). */
+  private readonly movedListeners = new Set<() => void>();
   private readonly writer: LeaseWriter;
   private readonly onError: (error: unknown, message: string) => void;
   private renewal: NodeJS.Timeout | undefined;
@@ -93,10 +95,14 @@ export class RedisStore implements QueueStore {
       (error) => this.onError(error, "Catching up with Redis after it came back failed"),
     );
     const { subscriber } = this.connections;
-    subscriber.on("message", (_channel: string, id: string) => {
+    subscriber.on("message", (channel: string, id: string) => {
+      if (channel === `${this.prefix}moved`) {
+        for (const listener of [...this.movedListeners]) listener();
+        return;
+      }
       this.held.get(id)?.cancel(cancelledError(id));
     });
-    subscriber.subscribe(`${this.prefix}cancel`).catch(() => {});
+    subscriber.subscribe(`${this.prefix}cancel`, `${this.prefix}moved`).catch(() => {});
     this.writer = this.leaseWriter();
   }
 
@@ -262,6 +268,11 @@ export class RedisStore implements QueueStore {
     if (record?.phase === "COMPLETED" && record.outcome !== undefined) {
       this.options.onCompleted(record.entry, record.outcome);
     }
+  }
+
+  onMoved(listener: () => void): () => void {
+    this.movedListeners.add(listener);
+    return () => this.movedListeners.delete(listener);
   }
 
   health(): StoreHealth {

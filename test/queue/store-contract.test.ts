@@ -89,6 +89,29 @@ describe.each(kinds)("the $name store", (kind) => {
     expect(store.health()).toEqual({ connected: true, queued: 3 });
   });
 
+  it("says when positions move: a take, a cancel of a queued request, a normal one ahead of low ones", async () => {
+    const store = await open();
+    // Each move wakes a listener; one that unsubscribed is not woken again.
+    const nextMove = () =>
+      new Promise<void>((resolve) => {
+        const off = store.onMoved(() => {
+          off();
+          resolve();
+        });
+      });
+    const low = queueEntry({ priority: "low" });
+    await store.submit(low);
+    let moved = nextMove();
+    await store.submit(queueEntry());
+    await moved;
+    moved = nextMove();
+    await store.cancel(low.id);
+    await moved;
+    moved = nextMove();
+    await take(store);
+    await moved;
+  });
+
   it("hands requests out normal priority first, then in the order they were submitted", async () => {
     const store = await open();
     const entries = [
