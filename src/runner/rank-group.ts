@@ -13,6 +13,7 @@ import {
 import { deferred, quiet } from "../internal/deferred.ts";
 import type { RankConfig, RankMessage, RunnerMessage } from "../ipc/messages.ts";
 import { closeChannel, type RankChannel } from "./channel.ts";
+import { rankStartEnv } from "./node-args.ts";
 import { type RankExit, RankProcess } from "./rank-process.ts";
 import type { RunnerLog } from "./runner-log.ts";
 
@@ -116,6 +117,7 @@ export class RankGroup {
       if (value === undefined) delete base[key];
       else base[key] = value;
     }
+    Object.assign(base, rankStartEnv(base));
     const ranks: RankProcess[] = [];
     let unstarted: WorkerExitedError | undefined;
     for (let rank = 0; rank < spec.worldSize; rank++) {

@@ -7,6 +7,7 @@ import {
   type SerializedError,
   serializeError,
 } from "../errors.ts";
+import { quiet } from "../internal/deferred.ts";
 import { assertSendable } from "../internal/sendable.ts";
 import type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "../ipc/messages.ts";
 import { decodeValue, encodeValue } from "../ipc/value-codec.ts";
@@ -117,6 +118,10 @@ export class RankSession {
 
   private async init(url: string, setupOptions: unknown, config: RankConfig): Promise<void> {
     this.config = config;
+    // Every rank joins the world group before setup(): setup may already use collectives. It
+    // joins while its worker module loads: meeting the other ranks is mostly waiting for them.
+    // The runner hosts the store at MASTER_ADDR:MASTER_PORT; no rank listens there.
+    const joining = quiet(this.joinGroup(config.collectiveTimeout));
     try {
       let module: Record<string, unknown>;
       try {
@@ -136,9 +141,7 @@ export class RankSession {
       }
       const instance = new WorkerClass();
       this.sink = this.createSink(config);
-      // Every rank joins the world group before setup(): setup may already use collectives.
-      // The runner hosts the store at MASTER_ADDR:MASTER_PORT; no rank listens there.
-      const dist = await this.joinGroup(config.collectiveTimeout);
+      const dist = await joining;
       this.dist = dist;
       instance[RUNTIME] = {
         addResult: (result, options) => this.addResult(result, options),

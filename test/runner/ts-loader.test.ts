@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type * as Troupe from "../../src/index.ts";
-import { COMPILE_CACHE_PRELOAD } from "../../src/runner/node-args.ts";
+import { RANK_COMPILE_CACHE } from "../../src/runner/node-args.ts";
 import type { LoadingReport } from "../fixtures/loading/strippable-worker.ts";
 
 const built = new URL("../../dist/index.js", import.meta.url);
@@ -27,11 +27,13 @@ const usesTsx = (execArgv: readonly string[]) => execArgv.some((arg) => /[/\\]ts
 // The built runner's rank entry is JavaScript, so the worker's own files decide the loader.
 describe.skipIf(!existsSync(built))("how ranks load a .ts worker", () => {
   it.runIf(stripsTypes)(
-    "loads a worker that needs no transform, and the .ts file it imports, without tsx where Node strips types",
+    "loads a worker that needs no transform, and the .ts file it imports, without tsx where Node strips types, with Node's compile cache on",
     async () => {
-      const { value, execArgv } = await report(strippable);
+      const { value, execArgv, compileCache } = await report(strippable);
       expect(value).toBe(14);
-      expect(execArgv).toEqual(["--import", COMPILE_CACHE_PRELOAD]);
+      expect(execArgv).toEqual([]);
+      // Node keeps each Node version's cache in its own folder under the one it was given.
+      expect(compileCache?.startsWith(`${RANK_COMPILE_CACHE}/v`)).toBe(true);
     },
   );
 
@@ -48,6 +50,5 @@ describe.skipIf(!existsSync(built))("how ranks load a .ts worker", () => {
     const { value, execArgv } = await report(needsTransform);
     expect(value).toBe(21);
     expect(usesTsx(execArgv)).toBe(true);
-    expect(execArgv).not.toContain(COMPILE_CACHE_PRELOAD);
   });
 });

@@ -22,7 +22,11 @@ const fixture = (name: string): string =>
   pathToFileURL(new URL(`../fixtures/${name}`, import.meta.url).pathname).href;
 
 /** A rank session with a fake process group, recording what it sends and how it exits. */
-function session(rank = 0, untilSent?: () => Promise<void> | undefined) {
+function session(
+  rank = 0,
+  untilSent?: () => Promise<void> | undefined,
+  joinGroup?: (group: ProcessGroup) => Promise<ProcessGroup>,
+) {
   const sent: RankMessage[] = [];
   const exits: number[] = [];
   const aborts: unknown[] = [];
@@ -51,7 +55,7 @@ function session(rank = 0, untilSent?: () => Promise<void> | undefined) {
         highWaterMark: config.highWaterMark,
         maxPendingBytes: config.maxPendingBytes,
       }),
-    joinGroup: async () => group,
+    joinGroup: joinGroup === undefined ? async () => group : () => joinGroup(group),
     untilSent,
   });
   /** Resolves once a message of type `t` was sent. */
@@ -88,6 +92,14 @@ const call = (id: number, value: unknown, streaming = true, held = false): Runne
   streaming,
   imageFormat: "jpeg",
   held,
+});
+
+/** The init message for the worker fixture `name`, with no setup options. */
+const init = (name: string): RunnerMessage => ({
+  t: "init",
+  worker: fixture(name),
+  setup: undefined,
+  config: CONFIG,
 });
 
 /** A whole turn of the event loop: a call() that could run would have run by then. */
@@ -234,12 +246,7 @@ describe("RankSession", () => {
 
   it("reports setupFailed naming the module when its default export is not a worker class, and exits with code 1", async () => {
     const rank = session();
-    rank.receive({
-      t: "init",
-      worker: fixture("not-a-worker.ts"),
-      setup: undefined,
-      config: CONFIG,
-    });
+    rank.receive(init("not-a-worker.ts"));
     const failed = await rank.until("setupFailed");
     expect(failed).toMatchObject({
       error: {
@@ -258,6 +265,44 @@ describe("RankSession", () => {
     expect(rank.sent.filter((message) => message.t === "log")).toEqual([
       { t: "log", level: "warn", msg: expect.stringMatching(/Rank 1 dropped a streaming result/) },
     ]);
+  });
+
+  it("joins the group while the worker module loads, and is ready once both are done", async () => {
+    const joined = deferred<ProcessGroup>();
+    let joining = 0;
+    const rank = session(0, undefined, () => {
+      joining++;
+      return joined.promise;
+    });
+    rank.receive(init("scenario-worker.ts"));
+    // Called in the same turn as the init arrived, before the module could have loaded.
+    expect(joining).toBe(1);
+    await turn();
+    expect(rank.sent).toEqual([]);
+    joined.resolve({ beginEpoch: () => {}, destroy: async () => {} } as unknown as ProcessGroup);
+    await rank.until("ready");
+    expect(joining).toBe(1);
+  });
+
+  it("reports the module that cannot load, not the group it was joining", async () => {
+    const rank = session(0, undefined, () => Promise.reject(new Error("no store")));
+    rank.receive(init("missing-worker.ts"));
+    const failed = await rank.until("setupFailed");
+    expect(failed).toMatchObject({
+      error: {
+        code: "INVALID_WORKER",
+        message: expect.stringMatching(/Cannot load the worker module/),
+      },
+    });
+    expect(rank.exits).toEqual([1]);
+  });
+
+  it("reports setupFailed with the group's error when joining fails and the module loaded", async () => {
+    const rank = session(0, undefined, () => Promise.reject(new Error("the store is gone")));
+    rank.receive(init("scenario-worker.ts"));
+    const failed = await rank.until("setupFailed");
+    expect(failed).toMatchObject({ error: { message: "the store is gone", rank: 0 } });
+    expect(rank.exits).toEqual([1]);
   });
 
   it("tears the worker down, leaves the group and exits with code 0 on stop", async () => {
