@@ -76,7 +76,8 @@ export function queueExecution(context: ServerContext): Execute {
         switch (event.type) {
           case "result":
             last = eventData(event, encode);
-            appends.push({ type: "result", data: last });
+            // A preview superseded by a newer one of its key is not kept.
+            appends.push({ type: "result", data: last, key: event.key });
             break;
           case "error":
             if (event.fatal) return await fail(event.error);

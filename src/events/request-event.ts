@@ -34,6 +34,11 @@ export interface ResultEvent<Result = unknown> {
   readonly type: "result";
   readonly rank: number;
   readonly data: Result;
+  /**
+   * The worker's latest-wins key (`addStreamingResult(r, { latestWins })`), inside the server:
+   * a store that keeps a request's events keeps only the newest of each key. Not on the wire.
+   */
+  readonly key?: string;
 }
 
 /**

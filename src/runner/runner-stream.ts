@@ -234,7 +234,12 @@ export class RunnerStream<Result = unknown, Output = unknown, Item = Result | Ou
     if (item !== undefined) {
       switch (item.kind) {
         case "result":
-          return { type: "result", rank: item.rank, data: decodeValue(item.bytes) as Result };
+          return {
+            type: "result",
+            rank: item.rank,
+            data: decodeValue(item.bytes) as Result,
+            ...(item.key === null ? {} : { key: item.key }),
+          };
         case "streamError":
           return { type: "error", error: streamedError(item.error), fatal: false };
         case "queued":

@@ -300,4 +300,18 @@ describe("fal's queue API through @fal-ai/client", () => {
       await one.close();
     }
   });
+
+  it("keeps only the newest result of each latest-wins key of a queued request", async () => {
+    const fal = falClient();
+    const { request_id: id } = await fal.queue.submit(`${APP_ID}/objects`, {
+      input: { op: "burst", count: 5, key: "preview" },
+    });
+    await (await fal.queue.streamStatus(APP_ID, { requestId: id })).done();
+    const events = await readSse(
+      await fetch(`${server.url}/queue/${APP_ID}/requests/${id}/events`),
+    );
+    const results = events.filter((e) => e.event === "result").map((e) => e.data);
+    // The previews 0..4 share a key: the newest stands for them; the last result has none.
+    expect(results).toEqual([{ i: 4 }, { i: 5, last: true }]);
+  });
 });
