@@ -326,24 +326,55 @@ export class RedisStore implements QueueStore {
     return entries?.map(([entryId, fields]) => storedEvent(entryId, fields));
   }
 
-  /** The next token delivered to this replica, waiting at most `wait` ms. */
+  /**
+   * The next token delivered to this replica, waiting at most `wait` ms: often until a held lease
+   * runs out. Redis ends a blocked read at its timeout only on its next cron tick (`hz`, 10 a
+   * second by default), up to 100 ms late, so the read is also ended from here at `wait`.
+   */
   private async nextToken(wait: number, signal: AbortSignal): Promise<string | undefined> {
     const reply = (await this.blocking(signal, (redis) =>
-      redis.call(
-        "XREADGROUP",
-        "GROUP",
-        "runners",
-        this.consumer,
-        "COUNT",
-        1,
-        "BLOCK",
-        Math.max(1, Math.ceil(wait)),
-        "STREAMS",
-        `${this.prefix}tokens`,
-        ">",
+      this.unblockedAfter(redis, wait, () =>
+        redis.call(
+          "XREADGROUP",
+          "GROUP",
+          "runners",
+          this.consumer,
+          "COUNT",
+          1,
+          "BLOCK",
+          Math.max(1, Math.ceil(wait)),
+          "STREAMS",
+          `${this.prefix}tokens`,
+          ">",
+        ),
       ),
     )) as [string, [string, string[]][]][] | null | undefined;
     return reply?.[0]?.[1][0]?.[0];
+  }
+
+  /**
+   * Runs `read`, a blocking command on `redis`, and after `ms` unblocks it from the command
+   * connection (`CLIENT UNBLOCK <id> TIMEOUT` answers it as its own timeout would). The id is
+   * asked on `redis` just before the read, so it is that connection's as it is now; the unblock
+   * is answered before `redis` can go back to the pool, so it never ends another read. If it
+   * cannot be sent, Redis's own timeout still ends the read.
+   */
+  private async unblockedAfter<T>(redis: Redis, ms: number, read: () => Promise<T>): Promise<T> {
+    const id = redis.client("ID");
+    const reading = read();
+    let unblocked: Promise<unknown> | undefined;
+    const timer = setTimeout(() => {
+      unblocked = id
+        .then((client) => this.connections.main.client("UNBLOCK", client, "TIMEOUT"))
+        .catch(() => {});
+    }, ms);
+    try {
+      return await reading;
+    } finally {
+      clearTimeout(timer);
+      await id.catch(() => {});
+      await unblocked;
+    }
   }
 
   /**
