@@ -6,6 +6,8 @@ import { describeMachine } from "./machine.ts";
 import { methodNotes } from "./notes.ts";
 import { benchOcr } from "./ocr.ts";
 import { PLAN } from "./plan.ts";
+import { benchQueue } from "./queue.ts";
+import { QUEUE_PEER_LABEL } from "./queue-report.ts";
 import { renderMarkdown, renderTable, type Section } from "./report.ts";
 import {
   benchCancel,
@@ -76,6 +78,12 @@ async function main(): Promise<void> {
       rows: await step("ocr service", () => optional(benchOcr)),
     },
   ];
+  const queue = await step("queue on Redis", () => optional(benchQueue));
+  sections.push({
+    title: "Queue on Redis (replicas of one app, each a process, sharing one redis-server)",
+    rows: typeof queue === "string" ? queue : queue.rows,
+    peerLabel: QUEUE_PEER_LABEL,
+  });
 
   const rows = [
     ...startRows(compiled, typescript),
@@ -86,7 +94,10 @@ async function main(): Promise<void> {
     throughputRow(throughput, burst.count),
     cancelRow(cancel),
   ];
-  const notes = methodNotes({ compiled, typescript, latency, throughput, cancel });
+  const notes = [
+    ...methodNotes({ compiled, typescript, latency, throughput, cancel }),
+    ...(typeof queue === "string" ? [] : queue.notes),
+  ];
   process.stdout.write(`\n${renderTable(rows)}\n`);
   process.stdout.write(
     typeof collectives === "string"
@@ -121,7 +132,7 @@ function assertLoader(figures: StartFigures, module: RegExp, tsx: boolean): void
 }
 
 /** A part's rows, or why it failed: one failing part must not cost the others' figures. */
-async function optional(run: () => Promise<Row[]>): Promise<Row[] | string> {
+async function optional<T>(run: () => Promise<T>): Promise<T | string> {
   try {
     return await run();
   } catch (error) {

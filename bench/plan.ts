@@ -20,3 +20,23 @@ export const OCR_PLAN = {
   /** Pages of the batch read on 2 ranks in one request, and their lines each. */
   batch: { pages: 10, lines: 22 },
 } as const;
+
+/** The queue's section (bench/queue.ts). */
+export const QUEUE_PLAN = {
+  /** Every replica's lease time (ms): small, so that a killed replica's request moves soon. */
+  leaseTime: 1000,
+  /** Above the back-to-back count, so that a reader behind the worker loses nothing to the cap. */
+  maxEvents: 200_000,
+  /** Ranks of each replica's runner. */
+  worldSize: 1,
+  /** Requests timed one after another, in blocks alternating with the floor's, after warm-ups. */
+  firstEvent: { count: 300, blocks: 3, warmUp: 40 },
+  /** Results one request streams back-to-back, `repeats` runs. */
+  burst: { count: 100_000, repeats: 3 },
+  /** Requests submitted at once to 1, then 3 replicas, each sleeping `sleepMs`. */
+  scale: { requests: 60, sleepMs: 200 },
+  /** Replicas SIGKILLed mid-request; the request's own work each attempt. */
+  kill: { repeats: 3, ownMs: 500 },
+  /** Requests queued behind held runners, after `warmUp` more; submits in flight at once. */
+  queued: { count: 10_000, warmUp: 1000, concurrency: 32 },
+} as const;

@@ -129,3 +129,17 @@ export const OCR_TARGETS = {
   /** Request to the first streamed line: at most detection + that line's recognition + this. */
   firstLineOverMs: 5,
 } as const;
+
+/** The queue's targets on Redis (issue 12). */
+export const QUEUE_TARGETS = {
+  /** Submit → first event at the client, through Redis, two replicas: p50, and p50 over the floor's. */
+  firstEventP50Ms: 2,
+  firstEventOverFloor: 3,
+  /** Events through Redis to one client, back-to-back, and their rate over the floor's. */
+  perSecond: 100_000,
+  perSecondOfFloor: 0.5,
+  /** Throughput of 3 replicas over 1's. */
+  scaleUp: 2.7,
+  /** A replica's RSS growth over 10,000 queued requests still counted flat. */
+  rssGrowthMiB: 16,
+} as const;
