@@ -263,6 +263,7 @@ describe("fal's queue API through @fal-ai/client", () => {
   it("a queued request cancelled before it ran completes ABORTED, and its webhook says ERROR", async () => {
     const one = await serveForTest(ScenarioApp, { queue: { concurrency: 1 } });
     const receiver = await webhookReceiver();
+    const holding = mkdtempSync(join(tmpdir(), "troupe-queue-one-"));
     try {
       const post = async (path: string, body: unknown, query = "") =>
         (await (
@@ -272,7 +273,6 @@ describe("fal's queue API through @fal-ai/client", () => {
             body: JSON.stringify(body),
           })
         ).json()) as { request_id: string; queue_position: number };
-      const holding = mkdtempSync(join(tmpdir(), "troupe-queue-one-"));
       const running = await post("/hold", { dir: holding });
       await waitForFile(join(holding, "started-0"));
       const hook = encodeURIComponent(receiver.url);
@@ -294,10 +294,11 @@ describe("fal's queue API through @fal-ai/client", () => {
       await fetch(`${one.url}/queue/${APP_ID}/requests/${running.request_id}/cancel`, {
         method: "PUT",
       });
-      rmSync(holding, { recursive: true, force: true });
+      await waitForFile(join(holding, "aborted-0"));
     } finally {
       await receiver.close();
       await one.close();
+      rmSync(holding, { recursive: true, force: true });
     }
   });
 
