@@ -118,6 +118,17 @@ export interface Lease {
    * have been appended; if not, the store appends the outcome's own, so readers always end.
    */
   complete(outcome: Outcome): Promise<void>;
+  /**
+   * Gives the request back to the queue because this replica is stopping: it waits again in its
+   * own place (ahead of everything submitted after it) for another replica to run it from the
+   * start, its stream shows a `retry` event whose error is `reason`, and the run is not counted
+   * against `maxAttempts`. Resolves `true` once that is recorded: then `signal` aborts with a
+   * LeaseLostError and every write is refused. Resolves `false` when it could not be done (the
+   * store unreachable, the lease lost, or the request cancelled meanwhile: `signal` aborts with
+   * its AbortError then, and the holder completes it as usual). Stores that no other replica
+   * shares have none: a stopping replica fails what it runs instead.
+   */
+  handBack?(reason: Error): Promise<boolean>;
 }
 
 /** Whether a store can take new requests (Redis reachable) and how many wait. */
@@ -173,7 +184,10 @@ export interface QueueOptions {
    * another replica takes them over, in ms. @default 10000
    */
   readonly leaseTime?: number;
-  /** Runs of one request, counting the first, when replicas die under it. @default 2 */
+  /**
+   * Runs of one request, counting the first, when replicas die under it (a run handed back by a
+   * stopping replica is not counted). @default 2
+   */
   readonly maxAttempts?: number;
   /** How long a completed request's result, events and logs are kept, in ms. @default 86400000 */
   readonly retention?: number;

@@ -26,11 +26,16 @@ export interface QueueWorkerOptions {
  * Takes queued requests from a store whenever one of its `concurrency` slots is free, and runs
  * each with `execute`: a slot waits in `store.take()` (never polls), so a replica takes work only
  * when it can start it, and `queue_position` stays global. A request's `x-fal-request-timeout`
- * counts from its submission. `stop()` stops taking and cancels what runs.
+ * counts from its submission. `stop()` stops taking, hands what runs back to the queue where
+ * the store is shared with other replicas, and cancels the rest.
  */
 export class QueueWorker {
+  /** Aborts when `stop()` is called: no more takes. */
+  private readonly taking = new AbortController();
+  /** Aborts after the hand-backs: what still runs is cancelled. */
   private readonly stopping = new AbortController();
   private slots: Promise<void>[] = [];
+  private readonly running = new Set<Lease>();
 
   constructor(
     private readonly store: QueueStore,
@@ -44,18 +49,26 @@ export class QueueWorker {
   }
 
   /**
-   * Stops taking requests and cancels the running ones with `reason` (their outcome); resolves
-   * once each has recorded it.
+   * Stops taking requests and gives the running ones back to the queue (`Lease.handBack`), for
+   * another replica to run; those the store cannot give back (no other replica shares it, or it
+   * is out of reach for `HAND_BACK_WAIT` ms) are cancelled with `reason` as their outcome.
+   * Resolves once each has been handed back or has recorded its outcome.
    */
   async stop(
     reason: Error = new TroupeError(ErrorCode.SHUTTING_DOWN, "The replica is stopping"),
   ): Promise<void> {
+    this.taking.abort(reason);
+    await Promise.all(
+      [...this.running].map((lease) =>
+        lease.handBack === undefined ? false : withinWait(lease.handBack(reason)),
+      ),
+    );
     this.stopping.abort(reason);
     await Promise.all(this.slots);
   }
 
   private async slot(): Promise<void> {
-    const signal = this.stopping.signal;
+    const signal = this.taking.signal;
     while (!signal.aborted) {
       let lease: Lease | undefined;
       try {
@@ -68,7 +81,16 @@ export class QueueWorker {
         continue;
       }
       if (lease === undefined) return;
-      await this.run(lease);
+      // Taken just as stop() began, after it looked for leases to hand back.
+      if (signal.aborted && lease.handBack !== undefined) {
+        await withinWait(lease.handBack(signal.reason as Error));
+      }
+      this.running.add(lease);
+      try {
+        await this.run(lease);
+      } finally {
+        this.running.delete(lease);
+      }
     }
   }
 
@@ -94,7 +116,8 @@ export class QueueWorker {
       timeout?.clear();
     }
     const reason: unknown = lease.signal.reason;
-    // Another replica runs it now: what this one found out is not the request's outcome.
+    // Another replica runs it now (it was taken over, or handed back): what this one found out
+    // is not the request's outcome.
     if (TroupeError.isInstance(reason) && reason.code === ErrorCode.LEASE_LOST) return;
     try {
       await lease.complete(outcome);
@@ -104,6 +127,18 @@ export class QueueWorker {
     }
     this.options.onComplete?.(entry, outcome);
   }
+}
+
+/** How long a stopping replica waits for one request's hand-back before it cancels the request. */
+const HAND_BACK_WAIT = 2000;
+
+/** `handing` or `false` after HAND_BACK_WAIT ms, whichever is first; never rejects. */
+function withinWait(handing: Promise<boolean>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), HAND_BACK_WAIT);
+  });
+  return Promise.race([handing.catch(() => false), waited]).finally(() => clearTimeout(timer));
 }
 
 /** Aborts with REQUEST_TIMEOUT after `left` ms (the request's `x-fal-request-timeout`) unless cleared. */

@@ -8,7 +8,7 @@
  */
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { LeaseLostError } from "./errors.ts";
-import { isLastEvent, lastEventOf } from "./event-bodies.ts";
+import { cancelledError, isLastEvent, lastEventOf } from "./event-bodies.ts";
 import type { Lease, LogEntry, Outcome, QueueEntry, StoredEventBody } from "./queue-store.ts";
 
 /** What a lease needs of its store. */
@@ -17,6 +17,8 @@ export interface LeaseWriter {
   append(lease: RedisLease, events: readonly PendingEvent[]): Promise<boolean>;
   log(lease: RedisLease, lines: readonly PendingLog[]): Promise<boolean>;
   complete(lease: RedisLease, outcome: Outcome, last: PendingEvent | undefined): Promise<boolean>;
+  /** Puts the request back in the queue: "handed", "cancel" (it was cancelled meanwhile) or "lost". */
+  handBack(lease: RedisLease, reason: Error): Promise<HandBackReply>;
   /** Resolves once Redis can be written again after a connection failure; `false` if closed. */
   reconnected(): Promise<boolean>;
   /** Whether `error` is a failure to reach Redis (retried), rather than an error reply. */
@@ -24,6 +26,8 @@ export interface LeaseWriter {
   /** Told when the lease ended (completed or lost): it is no longer renewed. */
   released(lease: RedisLease): void;
 }
+
+export type HandBackReply = "handed" | "cancel" | "lost";
 
 export interface PendingEvent {
   readonly seq: number;
@@ -44,6 +48,12 @@ type Write =
       /** The outcome's last event, when the holder appended none. */
       readonly last: PendingEvent | undefined;
       readonly done: Deferred<void>;
+    }
+  | {
+      readonly kind: "handback";
+      readonly reason: Error;
+      readonly reply: Deferred<HandBackReply>;
+      readonly done: Deferred<void>;
     };
 
 /** The most writes sent in one script call, and about the most bytes of event data. */
@@ -59,6 +69,7 @@ export class RedisLease implements Lease {
   private lastLog: number;
   private ended = false;
   private completing = false;
+  private handingBack = false;
   private lost: LeaseLostError | undefined;
 
   constructor(
@@ -99,17 +110,45 @@ export class RedisLease implements Lease {
     return this.push({ kind: "complete", outcome, last, done: deferred() });
   }
 
+  /**
+   * Puts the request back in the queue once the writes before it are recorded; later writes are
+   * refused from now on. Redis out of reach is a `false` at once (no waiting for it: the replica
+   * is stopping, and the lease running out hands the request on just the same).
+   */
+  async handBack(reason: Error): Promise<boolean> {
+    if (this.refusal() !== undefined || this.handingBack) return false;
+    this.handingBack = true;
+    const reply = deferred<HandBackReply>();
+    this.push({ kind: "handback", reason, reply, done: deferred() }).catch(() => {
+      reply.resolve("lost");
+    });
+    switch (await reply.promise) {
+      case "handed":
+        this.lose(
+          `Request ${this.entry.id} was handed back to the queue: this replica is stopping`,
+        );
+        return true;
+      case "cancel":
+        // Cancelled meanwhile: it is not run again; the holder completes it as usual.
+        this.handingBack = false;
+        this.cancel(cancelledError(this.entry.id));
+        return false;
+      case "lost":
+        return false;
+    }
+  }
+
   /** The request was cancelled: its run should stop (its writes are still taken). */
   cancel(reason: Error): void {
     if (!this.signal.aborted) this.controller.abort(reason);
   }
 
   /** Another replica holds the request now: writes are refused from here on. */
-  lose(): void {
+  lose(
+    message = `Request ${this.entry.id} was taken over by another replica: this one's writes are refused`,
+  ): void {
     if (this.lost !== undefined) return;
-    this.lost = new LeaseLostError(
-      `Request ${this.entry.id} was taken over by another replica: this one's writes are refused`,
-    );
+    this.lost = new LeaseLostError(message);
     if (!this.signal.aborted) this.controller.abort(this.lost);
     for (const write of this.queue.splice(0)) write.done.reject(this.lost);
     this.writer.released(this);
@@ -122,6 +161,9 @@ export class RedisLease implements Lease {
 
   private refusal(): LeaseLostError | undefined {
     if (this.lost !== undefined) return this.lost;
+    if (this.handingBack) {
+      return new LeaseLostError(`Request ${this.entry.id} is being handed back to the queue`);
+    }
     if (this.completing) {
       return new LeaseLostError(`Request ${this.entry.id} was completed: its lease is released`);
     }
@@ -144,6 +186,13 @@ export class RedisLease implements Lease {
       try {
         held = await this.send(batch);
       } catch (error) {
+        if (batch[0]?.kind === "handback") {
+          // Not retried: the lease running out hands the request on instead.
+          batch[0].reply.resolve("lost");
+          this.queue.splice(0, 1);
+          batch[0].done.resolve();
+          continue;
+        }
         if (this.writer.isConnectionError(error) && (await this.writer.reconnected())) continue;
         for (const write of this.queue.splice(0)) write.done.reject(error);
         break;
@@ -159,10 +208,14 @@ export class RedisLease implements Lease {
     this.flushing = false;
   }
 
-  /** The writes at the front of the queue that go in one call: all events, all logs, or a completion. */
+  /**
+   * The writes at the front of the queue that go in one call: all events, all logs, or a
+   * completion or hand-back alone.
+   */
   private nextBatch(): Write[] {
     const first = this.queue[0];
-    if (first === undefined || first.kind === "complete") return first === undefined ? [] : [first];
+    if (first === undefined) return [];
+    if (first.kind === "complete" || first.kind === "handback") return [first];
     const batch: Write[] = [];
     let bytes = 0;
     for (const write of this.queue) {
@@ -188,6 +241,11 @@ export class RedisLease implements Lease {
         );
       case "complete":
         return this.writer.complete(this, first.outcome, first.last);
+      case "handback":
+        return this.writer.handBack(this, first.reason).then((reply) => {
+          first.reply.resolve(reply);
+          return reply !== "lost";
+        });
       default:
         return Promise.resolve(true);
     }

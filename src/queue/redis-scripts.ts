@@ -116,8 +116,10 @@ local n = redis.call('INCR', P .. 'seq')
 -- normal requests score 1, 2, ...; low ones 2^50 + n: all of them after every normal one.
 local score = n
 if ARGV[4] == '1' then score = n + 1125899906842624 end
-redis.call('HSET', r, 'entry', ARGV[3], 'phase', 'IN_QUEUE', 'attempt', 0, 'seq', 0, 'logs', 0)
-redis.call('ZADD', WAITING, string.format('%.0f', score), id)
+score = string.format('%.0f', score)
+redis.call('HSET', r, 'entry', ARGV[3], 'phase', 'IN_QUEUE', 'attempt', 0, 'seq', 0, 'logs', 0,
+  'score', score)
+redis.call('ZADD', WAITING, score, id)
 redis.call('XADD', TOKENS, '*', 'r', id)
 -- A normal request goes ahead of every low one: their positions moved.
 if ARGV[4] ~= '1' then redis.call('PUBLISH', P .. 'moved', id) end
@@ -165,13 +167,15 @@ end
 local id = redis.call('HGET', ASSIGNED, token)
 if not id then return assign(token, consumer, now) end
 local r = rkey(id)
-local f = redis.call('HMGET', r, 'phase', 'lease', 'attempt')
+local f = redis.call('HMGET', r, 'phase', 'lease', 'attempt', 'handed')
 if f[1] ~= 'IN_PROGRESS' or not f[2] or string.sub(f[2], 1, #token + 1) ~= token .. '/' then
   drop_token(token)
   return {'skip'}
 end
+-- Runs handed back by a stopping replica are not counted: only those lost with their replica.
 local attempt = tonumber(f[3])
-if attempt >= max_attempts then
+local counted = attempt - tonumber(f[4] or 0)
+if counted >= max_attempts then
   local err = public_error('AttemptsExhaustedError', 'ATTEMPTS_EXHAUSTED', 'Request ' .. id
     .. ' was lost with its replica on each of its ' .. max_attempts .. ' attempts', id)
   add_event(id, next_seq(id), max, 'error', '{"error":' .. err .. ',"fatal":true}', '1', '')
@@ -180,9 +184,33 @@ if attempt >= max_attempts then
   return {'exhausted', id}
 end
 local err = public_error('LeaseLostError', 'LEASE_LOST', 'Request ' .. id
-  .. ' was lost with its replica (attempt ' .. attempt .. ' of ' .. max_attempts .. '); it runs again', id)
+  .. ' was lost with its replica (attempt ' .. counted .. ' of ' .. max_attempts .. '); it runs again', id)
 add_event(id, next_seq(id), max, 'retry', '{"attempt":' .. (attempt + 1) .. ',"error":' .. err .. '}', '', '')
 return start(id, token, consumer, now)
+`);
+
+/**
+ * ARGV: prefix, id, lease, maxEvents, the retry event's data. A stopping replica gives back a
+ * request it holds: it waits again at the score it was submitted with, under a new token (a
+ * free replica's blocked read gets it at once), after a retry event; the run is counted as
+ * handed back. A request cancelled meanwhile is not (its holder completes it). → 'handed' |
+ * 'cancel' | 'lost' (not held).
+ */
+export const HANDBACK = script(`
+local id, lease, max = ARGV[2], ARGV[3], ARGV[4]
+if not held(id, lease) then return 'lost' end
+local r = rkey(id)
+if redis.call('HGET', r, 'cancel') == '1' then return 'cancel' end
+drop_token(string.match(lease, '^(.*)/'))
+add_event(id, next_seq(id), max, 'retry', ARGV[5], '', '')
+redis.call('HINCRBY', r, 'handed', 1)
+redis.call('HSET', r, 'phase', 'IN_QUEUE')
+redis.call('HDEL', r, 'lease', 'startedAt', 'consumer')
+redis.call('ZADD', WAITING, redis.call('HGET', r, 'score'), id)
+redis.call('XADD', TOKENS, '*', 'r', id)
+-- Everything behind it moved back one.
+redis.call('PUBLISH', P .. 'moved', id)
+return 'handed'
 `);
 
 /**

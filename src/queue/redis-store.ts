@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Redis } from "ioredis";
 import { InvalidArgumentError } from "../errors.ts";
+import { publicError } from "../events/public-error.ts";
 import { deferred } from "../internal/deferred.ts";
 import { QueueUnavailableError } from "./errors.ts";
 import { cancelledError, cancelledPublicError, isLastEvent } from "./event-bodies.ts";
@@ -25,12 +26,19 @@ import type {
   StoreOptions,
 } from "./queue-store.ts";
 import { isConnectionError, RedisConnections } from "./redis-connections.ts";
-import { type LeaseWriter, type PendingEvent, type PendingLog, RedisLease } from "./redis-lease.ts";
+import {
+  type HandBackReply,
+  type LeaseWriter,
+  type PendingEvent,
+  type PendingLog,
+  RedisLease,
+} from "./redis-lease.ts";
 import {
   APPEND,
   ASSIGN,
   CANCEL,
   COMPLETE,
+  HANDBACK,
   LOG,
   RECORD,
   RENEW,
@@ -486,6 +494,19 @@ export class RedisStore implements QueueStore {
           this.options.maxEvents,
           ...(last === undefined ? [] : eventArgs(last)),
         ]),
+      handBack: async (lease, reason) =>
+        !this.connections.connected
+          ? "lost"
+          : ((await HANDBACK.run(this.connections.main, this.slotKey, [
+              this.prefix,
+              lease.entry.id,
+              lease.id,
+              this.options.maxEvents,
+              JSON.stringify({
+                attempt: lease.attempt + 1,
+                error: publicError(reason, lease.entry.id),
+              }),
+            ])) as HandBackReply),
       reconnected: () => this.connections.whenReady(),
       isConnectionError,
       released: (lease) => {

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ErrorCode, TroupeError } from "../../src/errors.ts";
 import type { QueueStore, StoredEvent } from "../../src/queue/queue-store.ts";
 import { RedisStore, type RedisStoreOptions } from "../../src/queue/redis-store.ts";
 import { RedisServer } from "../fixtures/redis-server.ts";
@@ -212,6 +213,72 @@ describe("Redis store replicas", () => {
       phase: "COMPLETED",
       attempt: 2,
       outcome: { ok: true, output: '"second"' },
+    });
+  });
+
+  it("takes back a request a stopping replica hands back: in its own place, a retry event, the run not counted", async () => {
+    const { slow, fast } = pair();
+    const entry = queueEntry();
+    const behind = queueEntry();
+    await slow.submit(entry);
+    const first = await take(slow);
+    await slow.submit(behind);
+    await first.append(started);
+    await first.append(result(1));
+    const stopping = new TroupeError(ErrorCode.SHUTTING_DOWN, "The replica is stopping");
+    expect(await first.handBack?.(stopping)).toBe(true);
+    expect(first.signal.reason).toMatchObject({ code: "LEASE_LOST" });
+    await expect(first.append(result(99))).rejects.toMatchObject({ code: "LEASE_LOST" });
+    // It waits ahead of the request submitted after it.
+    expect(await fast.get(entry.id)).toMatchObject({ phase: "IN_QUEUE", position: 0 });
+    expect(await fast.get(behind.id)).toMatchObject({ position: 1 });
+    expect(await fast.cancel(behind.id)).toBe("CANCELLATION_REQUESTED");
+
+    // Taken again at once (no lease to run out), from the start.
+    const second = await take(slow);
+    expect(second.entry.id).toBe(entry.id);
+    expect(second.attempt).toBe(2);
+    await second.append(started);
+    // That replica dies too: with maxAttempts 2, the run handed back was not one of them.
+    const third = await take(fast);
+    expect(third.entry.id).toBe(entry.id);
+    expect(third.attempt).toBe(3);
+    await third.append({ type: "done", data: '"third"' });
+    await third.complete({ ok: true, output: '"third"' });
+    const events = await collect(fast.events(entry.id, 0, signal()));
+    expect(kinds(events)).toEqual([
+      "1:started",
+      "2:result",
+      "3:retry",
+      "4:started",
+      "5:retry",
+      "6:done",
+    ]);
+    expect(JSON.parse(events[2]?.event.data ?? "")).toMatchObject({
+      attempt: 2,
+      error: { code: "SHUTTING_DOWN", requestId: entry.id },
+    });
+    expect(JSON.parse(events[4]?.event.data ?? "")).toMatchObject({
+      attempt: 3,
+      error: { code: "LEASE_LOST", message: expect.stringContaining("(attempt 1 of 2)") },
+    });
+  });
+
+  it("does not hand back a request cancelled meanwhile: its holder completes it ABORTED", async () => {
+    const { slow, fast } = pair();
+    const entry = queueEntry();
+    await slow.submit(entry);
+    const lease = await take(slow);
+    await lease.append(started);
+    expect(await fast.cancel(entry.id)).toBe("CANCELLATION_REQUESTED");
+    const stopping = new TroupeError(ErrorCode.SHUTTING_DOWN, "The replica is stopping");
+    expect(await lease.handBack?.(stopping)).toBe(false);
+    expect(lease.signal.reason).toMatchObject({ name: "AbortError" });
+    await endCancelled(lease);
+    expect(await fast.get(entry.id)).toMatchObject({
+      phase: "COMPLETED",
+      attempt: 1,
+      outcome: { ok: false, error: { code: "ABORTED" } },
     });
   });
 

@@ -2,7 +2,7 @@
  * Three replicas of one app, each a real process with two real ranks, sharing one real
  * redis-server: the queue is one, whichever replica a client talks to. Submit on one and read on
  * another, resume a queued request's events elsewhere, cancel from a replica that does not run
- * it, and SIGKILL the replica that runs a request mid-stream.
+ * it, SIGKILL the replica that runs a request mid-stream, and stop one with SIGTERM.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
@@ -180,18 +180,7 @@ describe("replicas sharing one Redis", () => {
 
   it("a replica killed mid-stream: another takes the request over and it completes, a retry event between", async () => {
     using dir = tempDir();
-    const id = await submit(
-      replicas[0] as Replica,
-      { op: "steps", count: 3, dir: dir.path },
-      "/stream",
-    );
-    await vi.waitFor(() => expect(runningOn(dir.path)).toHaveLength(1), { timeout: 10_000 });
-    const victimPid = runningOn(dir.path)[0] as number;
-    const victim = replicas.find((r) => r.pid === victimPid) as Replica;
-    expect(
-      replicas.map((r) => r.pid),
-      `running on ${victimPid}`,
-    ).toContain(victimPid);
+    const { id, victim } = await stepsHeldOnAReplica(dir.path);
     const exited = new Promise((resolve) => victim.child.once("exit", resolve));
     victim.child.kill("SIGKILL");
     await exited;
@@ -209,9 +198,41 @@ describe("replicas sharing one Redis", () => {
     expect(await status(survivors[1] as Replica, id)).toMatchObject({ status: "COMPLETED" });
     // The killed replica's ranks died with it.
     replicas = survivors.concat(await startReplica());
-    expect(isRunning(victimPid)).toBe(false);
+    expect(isRunning(victim.pid)).toBe(false);
+  });
+
+  it("a replica stopped with SIGTERM mid-stream hands its request back: another runs it at once, a retry event between", async () => {
+    using dir = tempDir();
+    const { id, victim } = await stepsHeldOnAReplica(dir.path);
+    const exited = new Promise<number | null>((resolve) =>
+      victim.child.once("exit", (code) => resolve(code)),
+    );
+    victim.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    const survivors = replicas.filter((r) => r !== victim);
+    writeFileSync(join(dir.path, "go"), "");
+    const events = await readEvents(survivors[0] as Replica, id);
+    const numbered = events.filter((e) => e.id !== undefined);
+    expect(numbered.map((e) => e.event)).toContain("retry");
+    // Given back by the stopping replica, not taken over once its lease ran out.
+    const retry = numbered.find((e) => e.event === "retry")?.data;
+    expect(retry).toMatchObject({ attempt: 2, error: { code: "SHUTTING_DOWN", requestId: id } });
+    expect(numbered.at(-1)).toMatchObject({ event: "done", data: { steps: 3 } });
+    const done = numbered.at(-1)?.data as { replica: number };
+    expect(survivors.map((r) => r.pid)).toContain(done.replica);
+    replicas = survivors.concat(await startReplica());
   });
 });
+
+/** Submits three steps that wait in `dir` after the first, and finds the replica that runs them. */
+async function stepsHeldOnAReplica(dir: string): Promise<{ id: string; victim: Replica }> {
+  const id = await submit(replicas[0] as Replica, { op: "steps", count: 3, dir }, "/stream");
+  await vi.waitFor(() => expect(runningOn(dir)).toHaveLength(1), { timeout: 10_000 });
+  const pid = runningOn(dir)[0] as number;
+  const victim = replicas.find((r) => r.pid === pid);
+  expect(victim, `running on ${pid}`).toBeDefined();
+  return { id, victim: victim as Replica };
+}
 
 /** The `held-<rank>-<replica>` markers in `dir`. */
 function heldBy(dir: string): string[] {
