@@ -180,13 +180,31 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     const t0 = performance.now();
     const pixels = await decodePage(source.image, source.name);
     const t1 = performance.now();
-    const boxes = await detectBoxes(this.detector as InferenceSession, pixels);
+    const detecting = detectBoxes(this.detector as InferenceSession, pixels);
+    // The page goes into OpenCV while the detector's resize and model run on other threads.
+    const cropper = new PageCropper(pixels);
+    let boxes: Box[];
+    try {
+      boxes = await detecting;
+    } catch (error) {
+      cropper.delete();
+      throw error;
+    }
     const detectionMs = performance.now() - t1;
     const tasks: LineTask[] = readingOrder(boxes.map((box) => ({ box }))).map(
       ({ item, row }, line) => ({ page, line, row, box: item.box }),
     );
     const summary = { width: pixels.width, height: pixels.height, detectionMs };
     const pageCount = input.pages.length;
+    const shares = Array.from({ length: this.worldSize }, (_, rank) =>
+      tasks.filter((task) => task.line % this.worldSize === rank),
+    );
+    // The other ranks' boxes go first: they wait for them. Rank 0's own share is its part of
+    // the scatter already, so it starts reading while the scatter completes.
+    const scattered = scatterObject(this.dist, shares);
+    const share = shares[0] ?? [];
+    // Awaited below with the reading; a failure before then is not an unhandled rejection.
+    scattered.catch(() => {});
     await this.addStreamingResult({
       page,
       ...summary,
@@ -194,10 +212,6 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
       lines: tasks.length,
       progress: (page + (tasks.length === 0 ? 1 : 0)) / pageCount,
     });
-    const shares = Array.from({ length: this.worldSize }, (_, rank) =>
-      tasks.filter((task) => task.line % this.worldSize === rank),
-    );
-    const share = await scatterObject(this.dist, shares);
     const state: PageState = {
       page,
       pixels,
@@ -209,10 +223,10 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     const progress = () =>
       (page + (state.total === 0 ? 1 : state.boxes.length / state.total)) / pageCount;
     const stream = (line: OcrLine) => this.streamLine(line, state, progress, input.previewEvery);
-    const cropper = new PageCropper(pixels);
     const lines: OcrLine[] = [];
     try {
       await Promise.all([
+        scattered,
         (async () => {
           for (const task of share) {
             ctx.signal.throwIfAborted();
