@@ -18,7 +18,6 @@ import type {
   RequestRecord,
   StoredEvent,
 } from "../queue/queue-store.ts";
-import { checkWebhookUrl } from "../queue/webhook.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { validatedInput } from "./endpoint-routes.ts";
 import { BadRequestError, NotFoundError } from "./errors.ts";
@@ -26,6 +25,7 @@ import { requestTimeoutOf } from "./fal-request-timeout.ts";
 import type { HttpServer } from "./http-server.ts";
 import { assertOpen, type ServerContext } from "./server-context.ts";
 import { SseConnection } from "./sse-connection.ts";
+import { checkWebhookUrl } from "./webhook-url.ts";
 
 /** What the queue routes use besides the server's context. */
 export interface QueueRouteOptions {
