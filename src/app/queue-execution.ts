@@ -1,17 +1,15 @@
 import { eventData } from "../events/event-data.ts";
 import { publicError } from "../events/public-error.ts";
 import { toJson } from "../events/to-json.ts";
-import type { Lease, LogEntry, Outcome, StoredEventBody } from "../queue/queue-store.ts";
+import type { LogEntry, Outcome } from "../queue/queue-store.ts";
 import type { Execute } from "../queue/queue-worker.ts";
 import { type RankLogLine, withRequestScope } from "../runner/request-scope.ts";
 import { RunnerStream } from "../runner/runner-stream.ts";
+import { AppendWindow } from "./append-window.ts";
 import { NotFoundError } from "./errors.ts";
 import type { ServerContext } from "./server-context.ts";
 import { streamSource } from "./stream-source.ts";
 import { StreamingResponse } from "./streaming-response.ts";
-
-/** Appends not yet recorded by the store above which reading the request's events waits. */
-const APPEND_WINDOW = 512;
 
 /**
  * How a replica runs a queued request: its endpoint's handler with the stored input, as `POST
@@ -97,7 +95,8 @@ export function queueExecution(context: ServerContext): Execute {
           case "raw":
             break;
         }
-        await appends.room();
+        const room = appends.room();
+        if (room !== undefined) await room;
       }
       // troupe's dialect always ends a stream with `done` or a fatal error.
       return await fail(new Error("The stream ended without a final event"));
@@ -117,40 +116,4 @@ function logEntry(line: RankLogLine): LogEntry {
     source: "USER",
     timestamp: new Date().toISOString(),
   };
-}
-
-/**
- * Appends in flight, in order: the store pipelines them (one Redis round trip does not hold the
- * next event back), and reading the request's stream waits once `APPEND_WINDOW` are unrecorded,
- * so a slow store holds the ranks back instead of filling memory. The first failed append (a
- * lost lease) fails every later wait.
- */
-class AppendWindow {
-  private readonly pending: Promise<void>[] = [];
-  private failure: { readonly error: unknown } | undefined;
-
-  constructor(private readonly lease: Lease) {}
-
-  push(event: StoredEventBody): void {
-    const appended = this.lease.append(event).catch((error: unknown) => {
-      this.failure ??= { error };
-    });
-    this.pending.push(appended);
-  }
-
-  /** Resolves once fewer than the window's size are in flight. */
-  async room(): Promise<void> {
-    while (this.pending.length >= APPEND_WINDOW) await this.pending.shift();
-    this.throwIfFailed();
-  }
-
-  /** Resolves once every append is recorded; rejects with the first that failed. */
-  async drained(): Promise<void> {
-    await Promise.all(this.pending.splice(0));
-    this.throwIfFailed();
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure !== undefined) throw this.failure.error;
-  }
 }

@@ -29,7 +29,10 @@ export function encodeEvent(fields: SseFields): Uint8Array {
   if (fields.event !== undefined) out += `event: ${oneLine(fields.event)}\n`;
   if (fields.id !== undefined) out += `id: ${oneLine(fields.id)}\n`;
   if (fields.retry !== undefined) out += `retry: ${Math.trunc(fields.retry)}\n`;
-  for (const line of fields.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
+  const data = fields.data;
+  // JSON (nearly every event's data) has no line breaks: one `data:` line, no split.
+  if (data.indexOf("\n") === -1 && data.indexOf("\r") === -1) out += `data: ${data}\n`;
+  else for (const line of data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`;
   return encoder.encode(`${out}\n`);
 }
 

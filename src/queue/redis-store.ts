@@ -483,8 +483,12 @@ export class RedisStore implements QueueStore {
         ...args,
       ])) === 1;
     return {
-      append: (lease, events) =>
-        run(APPEND, lease, [this.options.maxEvents, ...events.flatMap(eventArgs)]),
+      append: (lease, events) => {
+        // Up to BATCH events of 5 arguments each: one array, no copy per event.
+        const args: (string | number)[] = [this.options.maxEvents];
+        for (const event of events) pushEventArgs(args, event);
+        return run(APPEND, lease, args);
+      },
       log: (lease, lines) => run(LOG, lease, [this.options.maxEvents, ...lines.flatMap(logArgs)]),
       complete: (lease, outcome, last) =>
         run(COMPLETE, lease, [
@@ -492,7 +496,7 @@ export class RedisStore implements QueueStore {
           this.options.now(),
           this.options.retention,
           this.options.maxEvents,
-          ...(last === undefined ? [] : eventArgs(last)),
+          ...(last === undefined ? [] : pushEventArgs([], last)),
         ]),
       handBack: async (lease, reason) =>
         !this.connections.connected
@@ -538,9 +542,14 @@ type TakeReply =
   | ["exhausted", string]
   | ["wait", ms: number, queued: number];
 
-function eventArgs({ seq, event }: PendingEvent): (string | number)[] {
+/** An event's arguments to the scripts that append: seq, type, data, fatal ("", "1", "0"), key. */
+function pushEventArgs(
+  args: (string | number)[],
+  { seq, event }: PendingEvent,
+): (string | number)[] {
   const fatal = event.fatal === undefined ? "" : event.fatal ? "1" : "0";
-  return [seq, event.type, event.data, fatal, event.key ?? ""];
+  args.push(seq, event.type, event.data, fatal, event.key ?? "");
+  return args;
 }
 
 function logArgs({ n, entry }: PendingLog): (string | number)[] {

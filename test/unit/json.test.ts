@@ -78,6 +78,44 @@ describe("toJson", () => {
     );
   });
 
+  it("finds what needs converting at any depth, past the plain values' quick check too", () => {
+    let deep: unknown = { big: 2n ** 60n, set: new Set([1]) };
+    for (let i = 0; i < 40; i++) deep = i % 2 === 0 ? [deep] : { d: deep };
+    const json = toJson(deep);
+    expect(json).toContain('"big":"1152921504606846976","set":[1]');
+    let plain: unknown = { n: 1 };
+    for (let i = 0; i < 40; i++) plain = { d: plain };
+    expect(toJson(plain)).toBe(JSON.stringify(plain));
+  });
+
+  it("converts what a toJSON() returns, and values of objects without a prototype", () => {
+    const withToJson = { toJSON: () => new Map([["a", 1n]]) };
+    expect(toJson({ v: withToJson })).toBe('{"v":{"a":1}}');
+    const bare = Object.assign(Object.create(null) as object, { n: 2n ** 64n, ok: true });
+    expect(toJson(bare)).toBe('{"n":"18446744073709551616","ok":true}');
+    class Row {
+      constructor(readonly id = 7n) {}
+    }
+    expect(toJson([new Row()])).toBe('[{"id":7}]');
+  });
+
+  it("writes plain values exactly as JSON.stringify does", () => {
+    const value = {
+      s: 'é\u2028\n"',
+      n: [0, -0, 1.5e300, Number.NaN, Number.POSITIVE_INFINITY],
+      nested: { a: [null, true, false, undefined, () => 1], b: {} },
+      holes: [1, , 3],
+      skip: undefined,
+    };
+    expect(toJson(value)).toBe(JSON.stringify(value));
+  });
+
+  it("throws on a cycle as JSON.stringify does", () => {
+    const cycle: Record<string, unknown> = { a: 1 };
+    cycle.self = { back: cycle };
+    expect(() => toJson(cycle)).toThrow(TypeError);
+  });
+
   // BUG (src/encoding/json.ts): JSON.stringify calls Buffer's own toJSON() before the replacer
   // sees the value, so a Buffer (a Uint8Array) is written as {"type":"Buffer","data":[...]}
   // instead of an array. This reaches clients: a worker's Buffer result is decoded back as a
