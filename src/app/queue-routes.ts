@@ -173,7 +173,7 @@ async function eventStream(
     if (record.phase === "IN_QUEUE" && record.position !== undefined) {
       await writer.write(encodeEvent({ event: "queued", data: `{"position":${record.position}}` }));
     }
-    for await (const stored of store.events(record.entry.id, after, writer.signal)) {
+    for await (const stored of store.events(record.entry.id, after, writer.signal, record)) {
       await writer.write(encodeStored(stored));
     }
   } finally {

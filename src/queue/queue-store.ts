@@ -151,8 +151,15 @@ export interface QueueStore {
   /**
    * Its events after `afterSeq`, oldest first, then each new one as it is appended, ending after
    * the last (a `done` or fatal `error`), or when `signal` aborts. Empty if the request is unknown.
+   * `known` is its record as the caller read it just now, which spares the store reading it again
+   * before the replay.
    */
-  events(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<StoredEvent>;
+  events(
+    id: string,
+    afterSeq: number,
+    signal: AbortSignal,
+    known?: RequestRecord,
+  ): AsyncIterable<StoredEvent>;
   /**
    * Cancels a request from any replica: a queued one is removed and completes without running,
    * with an ABORTED error (an AbortError's public form) as its outcome and its one event (fatal

@@ -155,8 +155,15 @@ export class RedisStore implements QueueStore {
     return lines.map((line) => JSON.parse(line) as LogEntry);
   }
 
-  async *events(id: string, afterSeq: number, signal: AbortSignal): AsyncIterable<StoredEvent> {
+  async *events(
+    id: string,
+    afterSeq: number,
+    signal: AbortSignal,
+    known?: RequestRecord,
+  ): AsyncIterable<StoredEvent> {
     let seq = afterSeq;
+    // Read once per pass, before it: the caller's read serves the first.
+    let given = known;
     const stream = this.key("e", id);
     // Once the request was found, Redis going away means waiting for it (a first read fails).
     let found = false;
@@ -164,7 +171,8 @@ export class RedisStore implements QueueStore {
       if (found && !(await this.connections.whenReady(signal))) return;
       try {
         // Read before the replay: if it was completed then, its last event is in the stream.
-        const record = await this.get(id);
+        const record = given ?? (await this.get(id));
+        given = undefined;
         if (record === undefined) return;
         found = true;
         for (;;) {

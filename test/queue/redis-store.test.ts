@@ -392,3 +392,35 @@ async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info("memory");
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
 }
+
+describe("the Redis store's event stream from a record the caller read", () => {
+  let server: RedisServer;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+
+  it("replays and follows from it as from its own read, and ends at the last event even when it is stale", async () => {
+    const store = replica(server, `test/${randomUUID()}`);
+    const entry = queueEntry();
+    await store.submit(entry);
+    const queued = await store.get(entry.id);
+    expect(queued).toMatchObject({ phase: "IN_QUEUE" });
+    const lease = await take(store);
+    await lease.append(started);
+    await lease.append(result(1));
+    const running = await store.get(entry.id);
+    expect(running).toMatchObject({ phase: "IN_PROGRESS" });
+
+    const following = collect(store.events(entry.id, 0, signal(), running));
+    await lease.append(result(2));
+    await lease.append({ type: "done", data: '"ok"' });
+    await lease.complete({ ok: true, output: '"ok"' });
+    const all = ["1:started", "2:result", "3:result", "4:done"];
+    expect(kinds(await following)).toEqual(all);
+    // Read while it was queued, the record says nothing of its end: the stream still finds it.
+    expect(kinds(await collect(store.events(entry.id, 1, signal(), queued)))).toEqual(all.slice(1));
+  });
+});
