@@ -71,6 +71,8 @@ export class RedisLease implements Lease {
   private completing = false;
   private handingBack = false;
   private lost: LeaseLostError | undefined;
+  /** The length of a batch whose send failed on the connection: the next send repeats it. */
+  private resend: number | undefined;
 
   constructor(
     readonly entry: QueueEntry,
@@ -193,7 +195,11 @@ export class RedisLease implements Lease {
           batch[0].done.resolve();
           continue;
         }
-        if (this.writer.isConnectionError(error) && (await this.writer.reconnected())) continue;
+        if (this.writer.isConnectionError(error) && (await this.writer.reconnected())) {
+          // Sent again as it was (it may have been recorded): the same writes, the same entries.
+          this.resend = batch.length;
+          continue;
+        }
         for (const write of this.queue.splice(0)) write.done.reject(error);
         break;
       }
@@ -201,6 +207,7 @@ export class RedisLease implements Lease {
         this.lose();
         break;
       }
+      this.resend = undefined;
       this.queue.splice(0, batch.length);
       for (const write of batch) write.done.resolve();
       if (batch[0]?.kind === "complete") this.writer.released(this);
@@ -217,9 +224,10 @@ export class RedisLease implements Lease {
     if (first === undefined) return [];
     if (first.kind === "complete" || first.kind === "handback") return [first];
     const batch: Write[] = [];
+    const most = this.resend ?? BATCH;
     let bytes = 0;
     for (const write of this.queue) {
-      if (write.kind !== first.kind || batch.length >= BATCH || bytes > BATCH_BYTES) break;
+      if (write.kind !== first.kind || batch.length >= most || bytes > BATCH_BYTES) break;
       batch.push(write);
       if (write.kind === "event") bytes += write.item.event.data.length;
     }

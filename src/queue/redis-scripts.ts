@@ -38,17 +38,49 @@ local function ekey(id) return P .. 'e:' .. id end
 local function kkey(id) return P .. 'k:' .. id end
 local function lkey(id) return P .. 'l:' .. id end
 
--- Event number seq as stream id 0-seq; a latest-wins key first drops the previous of its key.
-local function add_event(id, seq, max, kind, data, fatal, key)
+-- Events are stream entries 0-<number>: one event (fields t, d, f, k), or with kind '*' a pack of
+-- several (fields n, p: \`fatal\` holds their count, \`data\` the packed events; its id is the last
+-- one's number). A latest-wins key first drops the previous event of its key. Returns how many
+-- events this adds to the request's kept ones.
+local function put(id, seq, kind, data, fatal, key)
+  local e = ekey(id)
+  if kind == '*' then
+    redis.call('XADD', e, '0-' .. seq, 'n', fatal, 'p', data)
+    return tonumber(fatal)
+  end
+  local added = 1
   local fields = {'t', kind, 'd', data}
   if fatal ~= '' then fields[#fields + 1] = 'f'; fields[#fields + 1] = fatal end
   if key ~= '' then
     fields[#fields + 1] = 'k'; fields[#fields + 1] = key
     local previous = redis.call('HGET', kkey(id), key)
-    if previous then redis.call('XDEL', ekey(id), '0-' .. previous) end
+    if previous then added = added - redis.call('XDEL', e, '0-' .. previous) end
     redis.call('HSET', kkey(id), key, seq)
   end
-  redis.call('XADD', ekey(id), 'MAXLEN', max, '0-' .. seq, unpack(fields))
+  redis.call('XADD', e, '0-' .. seq, unpack(fields))
+  return added
+end
+
+-- Counts \`added\` events in the record's \`kept\` and drops the oldest entries while more than max
+-- are kept (a pack goes whole: the holder packs at most max / 8, so the newest are never dropped).
+local function keep(id, max, added)
+  local kept = redis.call('HINCRBY', rkey(id), 'kept', added)
+  max = tonumber(max)
+  if kept <= max then return end
+  local e = ekey(id)
+  while kept > max do
+    local oldest = redis.call('XRANGE', e, '-', '+', 'COUNT', 1)[1]
+    if not oldest then kept = 0; break end
+    local n = 1
+    if oldest[2][1] == 'n' then n = tonumber(oldest[2][2]) end
+    redis.call('XDEL', e, oldest[1])
+    kept = kept - n
+  end
+  redis.call('HSET', rkey(id), 'kept', kept)
+end
+
+local function add_event(id, seq, max, kind, data, fatal, key)
+  keep(id, max, put(id, seq, kind, data, fatal, key))
 end
 
 local function next_seq(id) return redis.call('HINCRBY', rkey(id), 'seq', 1) end
@@ -234,21 +266,25 @@ return out
 `);
 
 /**
- * ARGV: prefix, id, lease, maxEvents, then (seq, type, data, fatal, key) per event. Events the
- * record already has (a batch sent again after a reconnect) are skipped. → 1, or 0: not held.
+ * ARGV: prefix, id, lease, maxEvents, then (seq, type, data, fatal, key) per entry: one event, or
+ * a pack (type '*', seq its last event's number, data the packed events, fatal their count).
+ * Entries the record already has (a batch sent again after a reconnect: the same entries) are
+ * skipped. → 1, or 0: not held.
  */
 export const APPEND = script(`
 local id, max = ARGV[2], ARGV[4]
 if not held(id, ARGV[3]) then return 0 end
 local last = tonumber(redis.call('HGET', rkey(id), 'seq'))
+local added = 0
 for i = 5, #ARGV, 5 do
   local seq = tonumber(ARGV[i])
   if seq > last then
-    add_event(id, seq, max, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+    added = added + put(id, seq, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
     last = seq
   end
 end
 redis.call('HSET', rkey(id), 'seq', last)
+keep(id, max, added)
 return 1
 `);
 

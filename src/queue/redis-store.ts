@@ -12,6 +12,7 @@ import { publicError } from "../events/public-error.ts";
 import { deferred } from "../internal/deferred.ts";
 import { QueueUnavailableError } from "./errors.ts";
 import { cancelledError, cancelledPublicError, isLastEvent } from "./event-bodies.ts";
+import { packEvents, unpackEvents } from "./event-pack.ts";
 import type {
   CancelResult,
   Lease,
@@ -60,8 +61,10 @@ export interface RedisStoreOptions extends StoreOptions {
   readonly onError?: (error: unknown, message: string) => void;
 }
 
-/** Events read from a stream per call. */
+/** Stream entries read per call. */
 const PAGE = 512;
+/** The most events in one stream entry (fewer where maxEvents / 8 is fewer: see `keep` in the scripts). */
+const PACK = 512;
 /** How long a follower's blocking read waits before it looks at the request's record again. */
 const FOLLOW_BLOCK = 15_000;
 
@@ -83,6 +86,8 @@ export class RedisStore implements QueueStore {
   /** Who waits for queue positions to move (status streams). */
   private readonly movedListeners = new Set<() => void>();
   private readonly writer: LeaseWriter;
+  /** The most events packed in one stream entry. */
+  private readonly packSize: number;
   private readonly onError: (error: unknown, message: string) => void;
   private renewal: NodeJS.Timeout | undefined;
   /** Settles when the last `take()` in line is done. */
@@ -92,6 +97,7 @@ export class RedisStore implements QueueStore {
 
   constructor(options: RedisStoreOptions) {
     this.options = resolveStoreOptions(options);
+    this.packSize = Math.min(PACK, Math.floor(this.options.maxEvents / 8));
     this.prefix = `troupe:{${options.appId}}:`;
     this.slotKey = `${this.prefix}waiting`;
     this.consumer =
@@ -180,10 +186,13 @@ export class RedisStore implements QueueStore {
             this.connections.main.xrange(stream, `(0-${seq}`, "+", "COUNT", PAGE),
           );
           for (const [entryId, fields] of page) {
-            const event = storedEvent(entryId, fields);
-            yield event;
-            seq = event.seq;
-            if (isLastEvent(event.event)) return;
+            for (const event of entryEvents(entryId, fields)) {
+              // A pack may begin at or before `seq`: its first events were read already.
+              if (event.seq <= seq) continue;
+              yield event;
+              seq = event.seq;
+              if (isLastEvent(event.event)) return;
+            }
           }
           if (page.length < PAGE) break;
         }
@@ -192,6 +201,7 @@ export class RedisStore implements QueueStore {
           const page = await this.follow(stream, seq, signal);
           if (page === undefined) break;
           for (const event of page) {
+            if (event.seq <= seq) continue;
             yield event;
             seq = event.seq;
             if (isLastEvent(event.event)) return;
@@ -339,7 +349,7 @@ export class RedisStore implements QueueStore {
       redis.xread("COUNT", PAGE, "BLOCK", FOLLOW_BLOCK, "STREAMS", stream, `0-${seq}`),
     );
     const entries = reply?.[0]?.[1];
-    return entries?.map(([entryId, fields]) => storedEvent(entryId, fields));
+    return entries?.flatMap(([entryId, fields]) => entryEvents(entryId, fields));
   }
 
   /**
@@ -491,12 +501,8 @@ export class RedisStore implements QueueStore {
         ...args,
       ])) === 1;
     return {
-      append: (lease, events) => {
-        // Up to BATCH events of 5 arguments each: one array, no copy per event.
-        const args: (string | number)[] = [this.options.maxEvents];
-        for (const event of events) pushEventArgs(args, event);
-        return run(APPEND, lease, args);
-      },
+      append: (lease, events) =>
+        run(APPEND, lease, entryArgs([this.options.maxEvents], events, this.packSize)),
       log: (lease, lines) => run(LOG, lease, [this.options.maxEvents, ...lines.flatMap(logArgs)]),
       complete: (lease, outcome, last) =>
         run(COMPLETE, lease, [
@@ -564,6 +570,48 @@ function logArgs({ n, entry }: PendingLog): (string | number)[] {
   return [n, JSON.stringify(entry)];
 }
 
+/**
+ * The APPEND script's arguments for `events` (consecutive numbers), 5 per stream entry: runs of
+ * events without a latest-wins key go in packs of up to `packSize` (a run of one as itself), each
+ * keyed event in an entry of its own so that the next of its key drops exactly it. The same
+ * events always give the same entries, so a batch sent again is skipped whole.
+ */
+function entryArgs(
+  args: (string | number)[],
+  events: readonly PendingEvent[],
+  packSize: number,
+): (string | number)[] {
+  let run: PendingEvent[] = [];
+  const endRun = () => {
+    const last = run[run.length - 1];
+    if (last === undefined) return;
+    if (run.length === 1) pushEventArgs(args, last);
+    else args.push(last.seq, "*", packEvents(run.map(({ event }) => event)), run.length, "");
+    run = [];
+  };
+  for (const event of events) {
+    if (event.event.key !== undefined) {
+      endRun();
+      pushEventArgs(args, event);
+      continue;
+    }
+    run.push(event);
+    if (run.length >= packSize) endRun();
+  }
+  endRun();
+  return args;
+}
+
+/** The events of a stream entry: a pack (fields n, p) or one event (`storedEvent`). */
+function entryEvents(entryId: string, fields: string[]): StoredEvent[] {
+  if (fields[0] !== "n") return [storedEvent(entryId, fields)];
+  return unpackEvents(fields[3] ?? "", entrySeq(entryId), Number(fields[1]));
+}
+
+function entrySeq(entryId: string): number {
+  return Number(entryId.slice(entryId.indexOf("-") + 1));
+}
+
 /** A stream entry (`0-<seq>`, fields t, d, f, k) as a stored event. */
 function storedEvent(entryId: string, fields: string[]): StoredEvent {
   let type = "";
@@ -593,5 +641,5 @@ function storedEvent(entryId: string, fields: string[]): StoredEvent {
     ...(fatal === undefined ? {} : { fatal }),
     ...(key === undefined ? {} : { key }),
   };
-  return { seq: Number(entryId.slice(entryId.indexOf("-") + 1)), event };
+  return { seq: entrySeq(entryId), event };
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode, TroupeError } from "../../src/errors.ts";
-import type { QueueStore, StoredEvent } from "../../src/queue/queue-store.ts";
+import type { QueueStore, StoredEvent, StoredEventBody } from "../../src/queue/queue-store.ts";
 import { RedisStore, type RedisStoreOptions } from "../../src/queue/redis-store.ts";
 import { RedisServer } from "../fixtures/redis-server.ts";
 import { collect } from "../helpers.ts";
@@ -422,5 +422,105 @@ describe("the Redis store's event stream from a record the caller read", () => {
     expect(kinds(await following)).toEqual(all);
     // Read while it was queued, the record says nothing of its end: the stream still finds it.
     expect(kinds(await collect(store.events(entry.id, 1, signal(), queued)))).toEqual(all.slice(1));
+  });
+});
+
+describe("the Redis store's packs: events appended while a write is in flight share stream entries", () => {
+  let server: RedisServer;
+  let raw: Redis;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    raw = new Redis(server.url);
+  });
+  afterAll(async () => {
+    raw.disconnect();
+    await server.stop();
+  });
+
+  /** A running request and its holder, with `count` results appended in one go, then `done`. */
+  async function burst(
+    store: RedisStore,
+    appId: string,
+    count: number,
+    extra: (n: number) => StoredEventBody = result,
+  ) {
+    const entry = queueEntry();
+    await store.submit(entry);
+    const lease = await take(store);
+    // Not awaited one by one: the first goes alone, the rest wait for it and go as one batch.
+    await Promise.all(Array.from({ length: count }, (_, i) => lease.append(extra(i + 1))));
+    await lease.append({ type: "done", data: '"ok"' });
+    await lease.complete({ ok: true, output: '"ok"' });
+    const entries = await raw.xlen(`troupe:{${appId}}:e:${entry.id}`);
+    return { entry, entries };
+  }
+
+  it("stores 300 events in a few entries and replays them, and every resume point, exactly", async () => {
+    const appId = `test/${randomUUID()}`;
+    const store = replica(server, appId);
+    // Data that looks like the pack's own framing, line breaks, and characters of 1 to 4 bytes.
+    const odd = (n: number) =>
+      n % 3 === 0
+        ? { type: "error" as const, data: JSON.stringify({ n, s: "\u001f3\u001f" }), fatal: false }
+        : { type: "result" as const, data: `{"n":${n},"s":"é€😀\\n\u001f"}` };
+    const { entry, entries } = await burst(store, appId, 300, odd);
+    expect(entries).toBeLessThan(10);
+    const all = await collect(store.events(entry.id, 0, signal()));
+    expect(all).toEqual([
+      ...Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, event: odd(i + 1) })),
+      { seq: 301, event: { type: "done", data: '"ok"' } },
+    ]);
+    for (const after of [1, 2, 150, 299, 300]) {
+      expect(await collect(store.events(entry.id, after, signal()))).toEqual(all.slice(after));
+    }
+  });
+
+  it("follows a request as its packs arrive, each event once", async () => {
+    const appId = `test/${randomUUID()}`;
+    const store = replica(server, appId);
+    const entry = queueEntry();
+    await store.submit(entry);
+    const lease = await take(store);
+    await lease.append(started);
+    const following = collect(store.events(entry.id, 0, signal()));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => lease.append(result(i + 1))));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => lease.append(result(i + 201))));
+    await lease.append({ type: "done", data: '"ok"' });
+    await lease.complete({ ok: true, output: '"ok"' });
+    const seen = await following;
+    expect(seen.map((e) => e.seq)).toEqual(Array.from({ length: 402 }, (_, i) => i + 1));
+    expect(seen.slice(1, 401).map((e) => JSON.parse(e.event.data).n)).toEqual(
+      Array.from({ length: 400 }, (_, i) => i + 1),
+    );
+  });
+
+  it("keeps at most maxEvents of a request, the newest, dropping whole packs of at most maxEvents / 8", async () => {
+    const appId = `test/${randomUUID()}`;
+    const store = replica(server, appId, { maxEvents: 80 });
+    const { entry, entries } = await burst(store, appId, 500);
+    const kept = await collect(store.events(entry.id, 0, signal()));
+    expect(kept.length).toBeLessThanOrEqual(80);
+    expect(kept.length).toBeGreaterThanOrEqual(70);
+    const first = kept[0]?.seq ?? 0;
+    expect(kept.map((e) => e.seq)).toEqual(
+      Array.from({ length: 501 - first + 1 }, (_, i) => first + i),
+    );
+    expect(kept.at(-1)?.event.type).toBe("done");
+    expect(entries).toBeLessThanOrEqual(10);
+    expect(Number(await raw.hget(`troupe:{${appId}}:r:${entry.id}`, "kept"))).toBe(kept.length);
+  });
+
+  it("gives latest-wins events entries of their own, so the next of a key drops exactly one", async () => {
+    const appId = `test/${randomUUID()}`;
+    const store = replica(server, appId);
+    const keyed = (n: number) => (n % 10 === 0 ? { ...result(n), key: "preview" } : result(n));
+    const { entry } = await burst(store, appId, 100, keyed);
+    const kept = await collect(store.events(entry.id, 0, signal()));
+    const expected = Array.from({ length: 100 }, (_, i) => i + 1).filter(
+      (n) => n % 10 !== 0 || n === 100,
+    );
+    expect(kept.map((e) => e.seq)).toEqual([...expected, 101]);
+    expect(kept.find((e) => e.seq === 100)?.event).toEqual({ ...result(100), key: "preview" });
+    expect(Number(await raw.hget(`troupe:{${appId}}:r:${entry.id}`, "kept"))).toBe(kept.length);
   });
 });
