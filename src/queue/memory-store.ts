@@ -5,6 +5,7 @@
  * holder's appends resolve.
  */
 import { InvalidArgumentError } from "../errors.ts";
+import { type PublicError, publicError } from "../events/public-error.ts";
 import { type Deferred, deferred } from "../internal/deferred.ts";
 import { LeaseLostError, QueueUnavailableError } from "./errors.ts";
 import {
@@ -29,6 +30,7 @@ import type {
   StoreHealth,
   StoreOptions,
 } from "./queue-store.ts";
+import { QueuedDeadlines, requestTimeoutError } from "./queued-deadlines.ts";
 import { type ResolvedStoreOptions, resolveStoreOptions } from "./store-options.ts";
 import { untilAborted } from "./until-aborted.ts";
 
@@ -95,8 +97,16 @@ export class MemoryStore implements QueueStore {
   /** Who waits for queue positions to move (status streams). */
   private readonly movedListeners = new Set<() => void>();
 
+  /** Queued requests' x-fal-request-timeout. */
+  private readonly deadlines: QueuedDeadlines;
+
   constructor(options: StoreOptions = {}) {
     this.options = resolveStoreOptions(options);
+    this.deadlines = new QueuedDeadlines(this.options.now, (entry) => {
+      const item = this.items.get(entry.id);
+      if (item?.phase === "IN_QUEUE")
+        this.failQueued(item, publicError(requestTimeoutError(entry), entry.id));
+    });
   }
 
   async submit(entry: QueueEntry): Promise<number> {
@@ -106,6 +116,7 @@ export class MemoryStore implements QueueStore {
     }
     this.items.set(entry.id, new Item(entry, this.options.maxEvents));
     this.waiting[entry.priority].push(entry.id);
+    this.deadlines.add(entry);
     const position = this.positionOf(entry);
     // A normal request goes ahead of every low one: their positions moved.
     if (entry.priority === "normal" && this.waiting.low.length > 0) this.moved();
@@ -158,17 +169,21 @@ export class MemoryStore implements QueueStore {
       case "IN_PROGRESS":
         item.holder?.abort(cancelledError(id));
         return "CANCELLATION_REQUESTED";
-      case "IN_QUEUE": {
-        const queue = this.waiting[item.entry.priority];
-        queue.splice(queue.indexOf(id), 1);
-        this.moved();
-        const error = cancelledPublicError(id);
-        item.append(fatalErrorEvent(error));
-        this.completed(item, { ok: false, error });
-        this.options.onCompleted(item.entry, { ok: false, error });
+      case "IN_QUEUE":
+        this.failQueued(item, cancelledPublicError(id));
         return "CANCELLATION_REQUESTED";
-      }
     }
+  }
+
+  /** A queued request leaves the queue and completes with `error`. */
+  private failQueued(item: Item, error: PublicError): void {
+    const queue = this.waiting[item.entry.priority];
+    queue.splice(queue.indexOf(item.entry.id), 1);
+    this.deadlines.delete(item.entry.id);
+    this.moved();
+    item.append(fatalErrorEvent(error));
+    this.completed(item, { ok: false, error });
+    this.options.onCompleted(item.entry, { ok: false, error });
   }
 
   take(signal: AbortSignal): Promise<Lease | undefined> {
@@ -194,6 +209,7 @@ export class MemoryStore implements QueueStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.deadlines.clear();
     for (const taker of this.takers.splice(0)) taker.resolve(undefined);
     for (const item of this.items.values()) {
       clearTimeout(item.expiry);
@@ -226,6 +242,7 @@ export class MemoryStore implements QueueStore {
   private lease(item: Item): Lease {
     const holder = new AbortController();
     item.phase = "IN_PROGRESS";
+    this.deadlines.delete(item.entry.id);
     item.attempt++;
     item.startedAt = this.options.now();
     item.holder = holder;

@@ -1,6 +1,7 @@
-import { ErrorCode, RequestTimeoutError, TroupeError } from "../errors.ts";
+import { ErrorCode, TroupeError } from "../errors.ts";
 import { publicError } from "../events/public-error.ts";
 import type { Lease, Outcome, QueueEntry, QueueStore } from "./queue-store.ts";
+import { requestTimeoutError } from "./queued-deadlines.ts";
 
 /**
  * Runs one queued request to its outcome: appends its events through `lease` (its last one a
@@ -147,15 +148,7 @@ function timeoutSignal(
   left: number,
 ): { readonly signal: AbortSignal; clear(): void } {
   const controller = new AbortController();
-  const timeout = entry.timeout ?? 0;
-  const timer = setTimeout(() => {
-    controller.abort(
-      new RequestTimeoutError(
-        `Request ${entry.id} timed out after ${timeout / 1000} s (x-fal-request-timeout)`,
-        { details: { timeout } },
-      ),
-    );
-  }, left);
+  const timer = setTimeout(() => controller.abort(requestTimeoutError(entry)), left);
   return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 

@@ -100,6 +100,14 @@ local function finish(id, token, outcome, now, retention)
   end
 end
 
+-- A queued request leaves the waiting set and completes with the error \`err\` (JSON).
+local function fail_queued(id, now, retention, max, err)
+  redis.call('ZREM', WAITING, id)
+  redis.call('PUBLISH', P .. 'moved', id)
+  add_event(id, next_seq(id), max, 'error', '{"error":' .. err .. ',"fatal":true}', '1', '')
+  finish(id, nil, '{"ok":false,"error":' .. err .. '}', now, retention)
+end
+
 local function public_error(name, code, message, id)
   return '{"name":"' .. name .. '","code":"' .. code .. '","message":' .. cjson.encode(message)
     .. ',"requestId":' .. cjson.encode(id) .. '}'
@@ -336,14 +344,23 @@ if not phase then return 'NOT_FOUND' end
 if phase == 'COMPLETED' then return 'ALREADY_COMPLETED' end
 local completed = 0
 if phase == 'IN_QUEUE' then
-  redis.call('ZREM', WAITING, id)
-  redis.call('PUBLISH', P .. 'moved', id)
-  add_event(id, next_seq(id), ARGV[5], 'error', '{"error":' .. ARGV[6] .. ',"fatal":true}', '1', '')
-  finish(id, nil, '{"ok":false,"error":' .. ARGV[6] .. '}', ARGV[3], ARGV[4])
+  fail_queued(id, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
   completed = 1
 else
   redis.call('HSET', rkey(id), 'cancel', '1')
   redis.call('PUBLISH', P .. 'cancel', id)
 end
 return {'CANCELLATION_REQUESTED', redis.call('ZCARD', WAITING), completed}
+`);
+
+/**
+ * ARGV: prefix, id, now, retention, maxEvents, the timeout error's JSON. A request still queued
+ * when its x-fal-request-timeout runs out completes with that error where it waits. → the number
+ * waiting, or -1: it is not queued (it started, or completed).
+ */
+export const EXPIRE = script(`
+local id = ARGV[2]
+if redis.call('HGET', rkey(id), 'phase') ~= 'IN_QUEUE' then return -1 end
+fail_queued(id, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+return redis.call('ZCARD', WAITING)
 `);

@@ -26,6 +26,7 @@ import type {
   StoreHealth,
   StoreOptions,
 } from "./queue-store.ts";
+import { QueuedDeadlines, requestTimeoutError } from "./queued-deadlines.ts";
 import { isConnectionError, RedisConnections } from "./redis-connections.ts";
 import {
   type HandBackReply,
@@ -39,6 +40,7 @@ import {
   ASSIGN,
   CANCEL,
   COMPLETE,
+  EXPIRE,
   HANDBACK,
   LOG,
   RECORD,
@@ -88,6 +90,8 @@ export class RedisStore implements QueueStore {
   private readonly writer: LeaseWriter;
   /** The most events packed in one stream entry. */
   private readonly packSize: number;
+  /** The x-fal-request-timeout of requests submitted here, while they may still be queued. */
+  private readonly deadlines: QueuedDeadlines;
   private readonly onError: (error: unknown, message: string) => void;
   private renewal: NodeJS.Timeout | undefined;
   /** Settles when the last `take()` in line is done. */
@@ -98,6 +102,11 @@ export class RedisStore implements QueueStore {
   constructor(options: RedisStoreOptions) {
     this.options = resolveStoreOptions(options);
     this.packSize = Math.min(PACK, Math.floor(this.options.maxEvents / 8));
+    this.deadlines = new QueuedDeadlines(this.options.now, (entry) => {
+      this.expire(entry).catch((error: unknown) =>
+        this.onError(error, `Failing queued request ${entry.id} at its timeout failed`),
+      );
+    });
     this.prefix = `troupe:{${options.appId}}:`;
     this.slotKey = `${this.prefix}waiting`;
     this.consumer =
@@ -130,7 +139,27 @@ export class RedisStore implements QueueStore {
       throw new InvalidArgumentError(`Expected a new request id, got ${entry.id} again`);
     }
     this.queued = queued;
+    this.deadlines.add(entry);
     return position;
+  }
+
+  /**
+   * Completes `entry` with REQUEST_TIMEOUT if it is still queued when its x-fal-request-timeout
+   * runs out (whichever replica it waits for). If Redis cannot be reached then, the replica that
+   * takes it fails it as its run begins.
+   */
+  private async expire(entry: QueueEntry): Promise<void> {
+    if (this.closed) return;
+    const waiting = (await this.command(EXPIRE, [
+      entry.id,
+      this.options.now(),
+      this.options.retention,
+      this.options.maxEvents,
+      JSON.stringify(publicError(requestTimeoutError(entry), entry.id)),
+    ])) as number;
+    if (waiting < 0) return;
+    this.queued = waiting;
+    await this.reportCompleted(entry.id);
   }
 
   async get(id: string): Promise<RequestRecord | undefined> {
@@ -308,6 +337,7 @@ export class RedisStore implements QueueStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.deadlines.clear();
     clearInterval(this.renewal);
     for (const lease of [...this.held.values()]) lease.lose();
     this.connections.close();
@@ -442,6 +472,7 @@ export class RedisStore implements QueueStore {
       this.writer,
     );
     this.held.set(id, lease);
+    this.deadlines.delete(id);
     if (cancel === "1") lease.cancel(cancelledError(id));
     this.renewal ??= setInterval(() => void this.renew(), this.options.leaseTime / 3).unref();
     return lease;

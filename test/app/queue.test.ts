@@ -302,6 +302,55 @@ describe("fal's queue API through @fal-ai/client", () => {
     }
   });
 
+  it("a queued request whose x-fal-request-timeout runs out while it waits completes REQUEST_TIMEOUT there", async () => {
+    const one = await serveForTest(ScenarioApp, { queue: { concurrency: 1 } });
+    const receiver = await webhookReceiver();
+    const holding = mkdtempSync(join(tmpdir(), "troupe-queue-one-"));
+    try {
+      const submit = async (path: string, body: unknown, headers: Record<string, string> = {}) =>
+        (await (
+          await fetch(`${one.url}/queue/${APP_ID}${path}`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify(body),
+          })
+        ).json()) as { request_id: string; queue_position: number };
+      const running = await submit("/hold", { dir: holding });
+      await waitForFile(join(holding, "started-0"));
+      const hook = encodeURIComponent(receiver.url);
+      const queued = await submit(
+        `?fal_webhook=${hook}`,
+        { op: "echo", value: 1 },
+        {
+          "x-fal-request-timeout": "0.2",
+        },
+      );
+      expect(queued.queue_position).toBe(0);
+      // The runner is still held: only the timeout can end it.
+      expect(JSON.parse((await receiver.received).body)).toMatchObject({
+        request_id: queued.request_id,
+        status: "ERROR",
+      });
+      const base = `${one.url}/queue/${APP_ID}/requests`;
+      const status = await fetch(`${base}/${queued.request_id}/status`);
+      expect(await status.json()).toMatchObject({
+        status: "COMPLETED",
+        error_type: "REQUEST_TIMEOUT",
+      });
+      const result = await fetch(`${base}/${queued.request_id}`);
+      expect(result.status).toBe(504);
+      expect(
+        await fetch(`${base}/${running.request_id}/status`).then((r) => r.json()),
+      ).toMatchObject({ status: "IN_PROGRESS" });
+      await fetch(`${base}/${running.request_id}/cancel`, { method: "PUT" });
+      await waitForFile(join(holding, "aborted-0"));
+    } finally {
+      await receiver.close();
+      await one.close();
+      rmSync(holding, { recursive: true, force: true });
+    }
+  });
+
   it("keeps only the newest result of each latest-wins key of a queued request", async () => {
     const fal = falClient();
     const { request_id: id } = await fal.queue.submit(`${APP_ID}/objects`, {

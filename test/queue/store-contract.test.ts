@@ -249,6 +249,40 @@ describe.each(kinds)("the $name store", (kind) => {
     expect(await store.logs(entry.id)).toEqual([line("one"), line("two")]);
   });
 
+  it("fails a queued request whose x-fal-request-timeout runs out where it waits: REQUEST_TIMEOUT, never run", async () => {
+    const clock = manualClock();
+    const completed: string[] = [];
+    const store = await open({
+      now: clock.now,
+      onCompleted: (entry, outcome) => completed.push(`${entry.id} ${JSON.stringify(outcome)}`),
+    });
+    // Submitted 5 s ago with 5 s to run: its time runs out as it is queued.
+    const late = queueEntry({ timeout: 5000, submittedAt: clock.now() - 5000 });
+    const next = queueEntry({ timeout: 60_000, submittedAt: clock.now() });
+    await store.submit(late);
+    await store.submit(next);
+    const events = await collect(store.events(late.id, 0, signal()));
+    const error = {
+      name: "RequestTimeoutError",
+      code: "REQUEST_TIMEOUT",
+      message: `Request ${late.id} timed out after 5 s (x-fal-request-timeout)`,
+      requestId: late.id,
+    };
+    expect(events).toEqual([
+      {
+        seq: 1,
+        event: { type: "error", data: JSON.stringify({ error, fatal: true }), fatal: true },
+      },
+    ]);
+    const record = await store.get(late.id);
+    expect(record).toMatchObject({ phase: "COMPLETED", attempt: 0, outcome: { ok: false, error } });
+    expect(completed).toEqual([`${late.id} ${JSON.stringify({ ok: false, error })}`]);
+    expect((await store.get(next.id))?.position).toBe(0);
+    expect(store.health().queued).toBe(1);
+    expect((await take(store)).entry.id).toBe(next.id);
+    expect(await store.cancel(late.id)).toBe("ALREADY_COMPLETED");
+  });
+
   it("cancels a queued request without running it: it completes with ABORTED and a fatal error event", async () => {
     const store = await open();
     const cancelled = queueEntry();
