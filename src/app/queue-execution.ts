@@ -23,15 +23,11 @@ export function queueExecution(context: ServerContext): Execute {
   return async (lease, signal) => {
     const { entry } = lease;
     const appends = new AppendWindow(lease);
+    // The last event (`done` or the fatal error) is the outcome's own, which the store records
+    // with the outcome itself (lease.complete): a reader that sees it finds the request completed.
     const fail = async (error: unknown): Promise<Outcome> => {
-      const wire = publicError(error, entry.id);
-      appends.push({
-        type: "error",
-        fatal: true,
-        data: JSON.stringify({ error: wire, fatal: true }),
-      });
-      await appends.drained();
-      return { ok: false, error: wire };
+      await appends.drained().catch(() => {});
+      return { ok: false, error: publicError(error, entry.id) };
     };
     const e = context.endpoints.find((candidate) => candidate.path === entry.endpoint);
     if (e === undefined) {
@@ -55,7 +51,6 @@ export function queueExecution(context: ServerContext): Execute {
     if (!StreamingResponse.isInstance(result)) {
       if (signal.aborted) return fail(signal.reason);
       const output = toJson(result);
-      appends.push({ type: "done", data: output });
       await appends.drained();
       return { ok: true, output };
     }
@@ -83,7 +78,6 @@ export function queueExecution(context: ServerContext): Execute {
             break;
           case "done": {
             const output = finalIsDone ? eventData(event, encode) : last;
-            appends.push({ type: "done", data: output });
             await appends.drained();
             return { ok: true, output };
           }

@@ -114,8 +114,9 @@ export interface Lease {
   /** Appends a log entry. */
   log(entry: LogEntry): Promise<void>;
   /**
-   * Records the outcome and lets the request go. Its last event (`done` or a fatal `error`) should
-   * have been appended; if not, the store appends the outcome's own, so readers always end.
+   * Records the outcome and lets the request go. Unless the holder appended the last event (`done`
+   * or a fatal `error`) itself, the store appends the outcome's own with it, in one step: a reader
+   * that sees that event finds the request completed (queue-execution.ts leaves it to this).
    */
   complete(outcome: Outcome): Promise<void>;
   /**

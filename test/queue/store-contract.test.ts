@@ -249,6 +249,24 @@ describe.each(kinds)("the $name store", (kind) => {
     expect(await store.logs(entry.id)).toEqual([line("one"), line("two")]);
   });
 
+  it("records a completion and its last event in one step: a reader that sees it finds the request completed", async () => {
+    const store = await open();
+    const { entry, lease } = await running(store);
+    await lease.append({ type: "started", data: "{}" });
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const { event } of store.events(entry.id, 0, signal())) {
+        // Asked the moment the event arrives, before anything else can happen.
+        seen.push(`${event.type} ${(await store.get(entry.id))?.phase}`);
+      }
+    })();
+    await lease.append(result(1));
+    await lease.complete({ ok: true, output: '"finished"' });
+    await following;
+    expect(seen.at(-1)).toBe("done COMPLETED");
+    expect(seen).toHaveLength(3);
+  });
+
   it("fails a queued request whose x-fal-request-timeout runs out where it waits: REQUEST_TIMEOUT, never run", async () => {
     const clock = manualClock();
     const completed: string[] = [];
