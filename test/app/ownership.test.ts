@@ -385,7 +385,9 @@ describe("a second reader", () => {
       headers: { [TOKEN]: token },
     });
     expect(cancel.status).toBe(204);
+    // Both ranks write their marker: the directory is removed only once neither still writes.
     await waitForFile(join(dir.path, "aborted-0"));
+    await waitForFile(join(dir.path, "aborted-1"));
     await newcomer.ended;
     expect(newcomer.events.at(-1)).toMatchObject({ event: "error", id: "2" });
     // The replaced client neither resumed nor cancelled.
