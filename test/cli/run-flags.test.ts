@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFailed } from "vitest";
 import { prettyLine } from "../../src/cli/log-format.ts";
 import { main } from "../../src/cli/program.ts";
 import { isRunning, tempDir } from "../helpers.ts";
@@ -192,6 +192,11 @@ describe("troupe run stopped while setup() runs", () => {
     const stderr = new FakeOutput();
     child.stdout.on("data", (chunk: Buffer) => stdout.write(chunk));
     child.stderr.on("data", (chunk: Buffer) => stderr.write(chunk));
+    // It timed out once in a full run and never alone: say where the child was.
+    onTestFailed(() => {
+      console.error(`troupe run's stderr so far:\n${stderr.text}`);
+      child.kill("SIGKILL");
+    });
     const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
     const [, url] = (await stderr.waitFor(/"url":"(http:\/\/[^"]+)","msg":"port open/)) as [
       string,
