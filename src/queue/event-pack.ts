@@ -11,12 +11,16 @@ import type { StoredEvent, StoredEventBody } from "./queue-store.ts";
 
 const SEPARATOR = "\u001f";
 
+/** How an event's `fatal` is stored, in a pack or an entry's `f` field: "" (none), "1" or "0". */
+export function fatalFlag(event: StoredEventBody): string {
+  return event.fatal === undefined ? "" : event.fatal ? "1" : "0";
+}
+
 /** The pack of `events` (none of them with a latest-wins key: those keep entries of their own). */
 export function packEvents(events: readonly StoredEventBody[]): string {
   let packed = "";
   for (const event of events) {
-    const fatal = event.fatal === undefined ? "" : event.fatal ? "1" : "0";
-    packed += `${event.type}${SEPARATOR}${fatal}${SEPARATOR}${event.data.length}${SEPARATOR}${event.data}`;
+    packed += `${event.type}${SEPARATOR}${fatalFlag(event)}${SEPARATOR}${event.data.length}${SEPARATOR}${event.data}`;
   }
   return packed;
 }
@@ -32,7 +36,7 @@ export function unpackEvents(packed: string, last: number, count: number): Store
     const length = Number(packed.slice(afterFatal + 1, afterLength));
     const end = afterLength + 1 + length;
     if (afterType < 0 || afterFatal < 0 || afterLength < 0 || !Number.isInteger(length)) {
-      throw new Error(`The stored events before ${last} cannot be read (a malformed pack)`);
+      throw malformed(last);
     }
     const fatal = packed.slice(afterType + 1, afterFatal);
     const event: StoredEventBody = {
@@ -43,8 +47,10 @@ export function unpackEvents(packed: string, last: number, count: number): Store
     events.push({ seq, event });
     at = end;
   }
-  if (at !== packed.length) {
-    throw new Error(`The stored events before ${last} cannot be read (a malformed pack)`);
-  }
+  if (at !== packed.length) throw malformed(last);
   return events;
+}
+
+function malformed(last: number): Error {
+  return new Error(`The stored events before ${last} cannot be read (a malformed pack)`);
 }

@@ -12,7 +12,7 @@ import { publicError } from "../events/public-error.ts";
 import { deferred } from "../internal/deferred.ts";
 import { QueueUnavailableError } from "./errors.ts";
 import { cancelledError, cancelledPublicError, isLastEvent } from "./event-bodies.ts";
-import { packEvents, unpackEvents } from "./event-pack.ts";
+import { fatalFlag, packEvents, unpackEvents } from "./event-pack.ts";
 import type {
   CancelResult,
   Lease,
@@ -149,7 +149,6 @@ export class RedisStore implements QueueStore {
    * takes it fails it as its run begins.
    */
   private async expire(entry: QueueEntry): Promise<void> {
-    if (this.closed) return;
     const waiting = (await this.command(EXPIRE, [
       entry.id,
       this.options.now(),
@@ -592,8 +591,7 @@ function pushEventArgs(
   args: (string | number)[],
   { seq, event }: PendingEvent,
 ): (string | number)[] {
-  const fatal = event.fatal === undefined ? "" : event.fatal ? "1" : "0";
-  args.push(seq, event.type, event.data, fatal, event.key ?? "");
+  args.push(seq, event.type, event.data, fatalFlag(event), event.key ?? "");
   return args;
 }
 
