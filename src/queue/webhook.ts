@@ -41,6 +41,11 @@ export interface DeliverWebhookOptions extends WebhookRetryOptions {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** A number in [0, 1) for the jitter. @default Math.random */
   readonly random?: () => number;
+  /**
+   * The signal that ends one attempt after `ms` (aborting with a `TimeoutError`).
+   * @default AbortSignal.timeout
+   */
+  readonly attemptSignal?: (ms: number) => AbortSignal;
 }
 
 /** How a delivery ended. */
@@ -152,6 +157,7 @@ export async function deliverWebhook(
     userId: webhookUserId(entry),
     signer: options.signer,
     timeout: retry.attemptTimeout,
+    timeoutSignal: options.attemptSignal ?? AbortSignal.timeout,
     signal,
     now,
   };
@@ -194,6 +200,7 @@ interface Attempt {
   readonly userId: string;
   readonly signer: WebhookSigner;
   readonly timeout: number;
+  readonly timeoutSignal: (ms: number) => AbortSignal;
   readonly signal: AbortSignal;
   readonly now: () => number;
 }
@@ -209,7 +216,7 @@ interface Answer {
 }
 
 async function post(attempt: Attempt): Promise<Answer> {
-  const { url, body, requestId, userId, timeout, signal, now } = attempt;
+  const { url, body, requestId, userId, timeout, timeoutSignal, signal, now } = attempt;
   const timestamp = String(Math.floor(now() / 1000));
   const signature = attempt.signer.sign(webhookMessage(requestId, userId, timestamp, body));
   let response: Response;
@@ -226,7 +233,7 @@ async function post(attempt: Attempt): Promise<Answer> {
       },
       body,
       redirect: "manual",
-      signal: AbortSignal.any([signal, AbortSignal.timeout(timeout)]),
+      signal: AbortSignal.any([signal, timeoutSignal(timeout)]),
     });
   } catch (error) {
     if (signal.aborted) throw abortReason(signal);

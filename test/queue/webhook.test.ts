@@ -348,9 +348,31 @@ describe("deliverWebhook", () => {
 
   it("counts an attempt with no answer within `attemptTimeout` as failed, and tries again", async () => {
     const r = await receiver(["hold", 200]);
-    const { result, logs } = await deliver(r.url, { attemptTimeout: 50 });
+    // The first attempt's timer fires once the receiver holds the request; the second's never
+    // does (a real 50 ms timer could also fire on a loaded machine's second attempt).
+    const asked: number[] = [];
+    const attemptSignal = (ms: number): AbortSignal => {
+      asked.push(ms);
+      const timer = new AbortController();
+      if (asked.length === 1) {
+        void r.next().then(() => timer.abort(new DOMException("timed out", "TimeoutError")));
+      }
+      return timer.signal;
+    };
+    const { result, logs } = await deliver(r.url, { attemptTimeout: 50, attemptSignal });
     expect(result).toEqual({ delivered: true, attempts: 2, status: 200 });
+    expect(asked).toEqual([50, 50]);
     expect(logs[0]?.obj).toMatchObject({ attempt: 1, error: "no answer within 0.05 s" });
+  });
+
+  it("ends an attempt with a real timer by default", async () => {
+    const r = await receiver(["hold"]);
+    const { result, logs } = await deliver(r.url, { attemptTimeout: 20, attempts: 2 });
+    expect(result).toEqual({ delivered: false, attempts: 2 });
+    expect(logs.map((l) => (l.obj as { error?: string }).error)).toEqual([
+      "no answer within 0.02 s",
+      "no answer within 0.02 s",
+    ]);
   });
 
   it("stops retrying when its signal aborts during a wait, rejecting with the signal's reason", async () => {
