@@ -16,6 +16,7 @@ import { ResultSink } from "./result-sink.ts";
 
 const CHANNEL_FD = 3;
 const EMPTY = new Uint8Array(0);
+const READ_BUFFER_BYTES = 256 * 1024;
 
 // setpriv sets the parent-death signal after the fork, so a runner that died before then sends
 // none; its rank then has another parent already, and leaves before doing anything.
@@ -23,8 +24,25 @@ const runnerPid = process.env.TROUPE_RUNNER_PID;
 if (runnerPid !== undefined && process.ppid !== Number(runnerPid)) process.exit(0);
 
 const { rank } = rankIdentityFromEnv();
-const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
 const decoder = new FrameDecoder();
+/**
+ * Read with `onread` into one reused buffer, as the runner's end is: a call's input (a page image,
+ * a tensor) comes in reads of up to 256 KiB instead of the readable stream's 64 KiB chunks, each
+ * a Buffer of its own and a turn of the loop. The decoder copies what it keeps.
+ */
+const channel = new Socket({
+  fd: CHANNEL_FD,
+  readable: true,
+  writable: true,
+  onread: {
+    buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+    callback: (bytes: number, into: Uint8Array) => {
+      receive(new Uint8Array(into.buffer, into.byteOffset, bytes));
+      return true;
+    },
+  },
+  // Node documents `onread` for `new Socket()`; @types/node has it for `connect()` alone.
+} as ConstructorParameters<typeof Socket>[0]);
 const session = new RankSession({
   rank,
   send: (message) => channel.write(encodeFrame(message)),
@@ -50,13 +68,14 @@ captureOutput((stream, text) => {
   if (!channel.destroyed) channel.write(encodeFrame({ t: "output", stream, text }));
 });
 
-channel.on("data", (chunk: Buffer) => {
+function receive(chunk: Uint8Array): void {
   try {
     for (const message of decoder.push(chunk)) session.receive(parseRunnerMessage(message));
   } catch (error) {
     session.fatal(error);
   }
-});
+}
+
 // The runner is gone (it exited, crashed or closed the channel): leave at once.
 channel.on("end", () => process.exit(0));
 channel.on("error", () => process.exit(0));
