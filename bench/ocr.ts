@@ -90,9 +90,13 @@ export async function benchOcr(): Promise<Row[]> {
   const two = await startRunner(2, { threads: 1 });
   const onnxDefault = await startRunner(1, { threads: 0 });
   try {
-    // Warm-up: JIT, onnxruntime's first-run allocations, sharp.
+    // Warm-up: JIT, sharp, and onnxruntime's first-run allocations, which it makes per input
+    // shape (the timed page's detection input is another shape than a small page's).
     const small = await pageInput(1, 4);
-    for (const runner of [one, two, onnxDefault]) await runner.invoke(small);
+    for (const runner of [one, two, onnxDefault]) {
+      await runner.invoke(small);
+      await runner.invoke(page);
+    }
     const ones: Run[] = [];
     const twos: Run[] = [];
     const defaults: Run[] = [];

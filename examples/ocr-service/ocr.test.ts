@@ -150,9 +150,10 @@ describe("the OCR service on two ranks", () => {
       path: "/stream",
     });
     const error = await s.done().catch((e: unknown) => e);
+    // Every rank decodes its own copy: whichever fails first is the one named.
     expect(error).toMatchObject({
       code: ErrorCode.CALL_FAILED,
-      rank: 0,
+      rank: expect.any(Number),
       message: expect.stringContaining("image_urls[1] could not be decoded as an image"),
     });
     const { final } = await read(server, {

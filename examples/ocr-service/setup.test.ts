@@ -42,14 +42,14 @@ describe("the OCR worker's setup", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("fails start() with SETUP_FAILED naming rank 0 and a missing detection model", async () => {
+  it("fails start() with SETUP_FAILED naming the rank and a missing detection model", async () => {
     const missing = join(dir, "missing-det.onnx");
     const error = await startWith({ models: { detection: missing } });
     expect(error).toMatchObject({
       code: ErrorCode.SETUP_FAILED,
       message: expect.stringMatching(
         new RegExp(
-          `^Rank 0 failed in setup\\(\\): Cannot read the detection model ${missing}: ENOENT`,
+          `^Rank [01] failed in setup\\(\\): Cannot read the detection model ${missing}: ENOENT`,
         ),
       ),
     });

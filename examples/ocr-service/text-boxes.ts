@@ -176,16 +176,27 @@ function cropOf(page: InstanceType<typeof cv.Mat>, box: Box): RgbaImage {
   }
 }
 
+/** Where a probability map lies in the detector's input, when it covers a band of its rows. */
+export interface MapBand {
+  /** The input's full height (the page's rows at the model's scale). */
+  readonly fullHeight: number;
+  /** The input row the map's first row is. */
+  readonly top: number;
+  /** Whether a region whose centre is at this input row is kept. */
+  readonly keep: (centreY: number) => boolean;
+}
+
 /**
- * The text boxes in a probability map (`probabilities`, `size` the detector's input size), in the
- * pixels of a page of `page` size. `threshold` makes the map a mask; a region whose mean
- * probability is under 0.6 is not text.
+ * The text boxes in a probability map (`probabilities`, `size` the detector's input size, or of
+ * the band of it that `band` places), in the pixels of a page of `page` size. `threshold` makes
+ * the map a mask; a region whose mean probability is under 0.6 is not text.
  */
 export async function textBoxes(
   probabilities: Float32Array,
   size: { readonly width: number; readonly height: number },
   page: { readonly width: number; readonly height: number },
   threshold: number,
+  band?: MapBand,
 ): Promise<Box[]> {
   await openCvReady();
   const { width, height } = size;
@@ -198,8 +209,9 @@ export async function textBoxes(
   const hierarchy = new cv.Mat();
   try {
     cv.findContours(mask, contours, hierarchy, cv.RETR_LIST, cv.CHAIN_APPROX_SIMPLE);
+    const top = band?.top ?? 0;
     const scaleX = page.width / width;
-    const scaleY = page.height / height;
+    const scaleY = page.height / (band?.fullHeight ?? height);
     const boxes: Box[] = [];
     for (let i = 0; i < Math.min(contours.size(), MAX_CANDIDATES); i++) {
       const contour = contours.get(i);
@@ -209,6 +221,7 @@ export async function textBoxes(
       } finally {
         contour.delete();
       }
+      if (band !== undefined && !band.keep(rect.center.y + top)) continue;
       const { width: w, height: h } = rect.size;
       if (Math.min(w, h) < MIN_SIDE) continue;
       if (boxScore(probabilities, width, height, cornersOf(rect)) < BOX_THRESHOLD) continue;
@@ -221,7 +234,7 @@ export async function textBoxes(
         ([x, y]) =>
           [
             Math.min(page.width, Math.max(0, Math.round(x * scaleX))),
-            Math.min(page.height, Math.max(0, Math.round(y * scaleY))),
+            Math.min(page.height, Math.max(0, Math.round((y + top) * scaleY))),
           ] as const,
       ) as [Point, Point, Point, Point];
       const [tl, tr, , bl] = box;

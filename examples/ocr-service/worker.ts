@@ -116,20 +116,21 @@ interface PageState {
 }
 
 /**
- * PaddleOCR's PP-OCRv4 on every rank. Rank 0 decodes each page and finds its text boxes (the
- * other ranks decode their own copy meanwhile, idle otherwise); the boxes are scattered over the
- * ranks, line `i` to rank `i % worldSize`; every rank crops and reads its lines one by one and
+ * PaddleOCR's PP-OCRv4 on every rank. Every rank decodes its own copy of each page and finds the
+ * text boxes in its band of the page's rows (detection.ts); the bands' boxes are gathered to rank
+ * 0, which puts them in reading order and scatters them over the ranks, line `i` to rank
+ * `i % worldSize`; every rank crops and reads its lines one by one and
  * each line is streamed the moment it is read (other ranks send theirs to rank 0, which streams
  * them); rank 0 also streams, latest-wins, a preview of the page with the boxes read so far. At
  * the end every rank's lines are gathered to rank 0, which returns the pages' text in reading
  * order.
  */
 export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, OcrSetup, OcrEvent> {
-  private detector: InferenceSession | undefined;
+  private detector!: InferenceSession;
   private recogniser!: InferenceSession;
   private dictionary!: readonly string[];
 
-  /** Loads the models onto this rank's device: detection on rank 0 only, recognition on all. */
+  /** Loads both models onto this rank's device: every rank detects a band of each page. */
   override async setup(options: OcrSetup = {}): Promise<void> {
     const files = { ...DEFAULT_MODEL_FILES, ...options.models };
     const sessionOptions = sessionOptionsFor({
@@ -138,7 +139,7 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
       threads: options.threads,
     });
     const [detector, recogniser, dictionary] = await Promise.all([
-      this.rank === 0 ? loadModel("detection", files.detection, sessionOptions) : undefined,
+      loadModel("detection", files.detection, sessionOptions),
       loadModel("recognition", files.recognition, sessionOptions),
       loadDictionary(files.dictionary),
       openCvReady(),
@@ -168,8 +169,9 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   }
 
   /**
-   * Rank 0's part of a page: decode, detect, scatter the boxes, then read its own share while it
-   * relays the other ranks' lines, streaming each line as it comes and a preview every few.
+   * Rank 0's part of a page: decode, detect its band and gather the others', scatter the boxes,
+   * then read its own share while it relays the other ranks' lines, streaming each line as it
+   * comes and a preview every few.
    */
   private async readPageOnRank0(
     page: number,
@@ -180,12 +182,12 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     const t0 = performance.now();
     const pixels = await decodePage(source.image, source.name);
     const t1 = performance.now();
-    const detecting = detectBoxes(this.detector as InferenceSession, pixels);
     // The page goes into OpenCV while the detector's resize and model run on other threads.
+    const detecting = this.detectBand(pixels);
     const cropper = new PageCropper(pixels);
     let boxes: Box[];
     try {
-      boxes = await detecting;
+      boxes = (await detecting) as Box[];
     } catch (error) {
       cropper.delete();
       throw error;
@@ -248,28 +250,43 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   }
 
   /**
-   * Another rank's part of a page: decode its own copy while rank 0 detects (it would idle
-   * otherwise), take its boxes from the scatter, read them, and send each line to rank 0 at once.
+   * Another rank's part of a page: decode its own copy, detect its band and send the boxes to
+   * rank 0, take its lines from the scatter, read them, and send each line to rank 0 at once.
    */
   private async readPage(source: OcrInput["pages"][number], ctx: CallContext): Promise<OcrLine[]> {
-    const pixels = decodePage(source.image, source.name);
-    // A page that does not decode fails on rank 0 too, which aborts the scatter below; this
-    // copy's error is then never awaited.
-    pixels.catch(() => {});
+    const pixels = await decodePage(source.image, source.name);
+    await this.detectBand(pixels);
     const share = await scatterObject<LineTask[]>(this.dist, undefined);
-    const cropper = new PageCropper(await pixels);
+    const cropper = new PageCropper(pixels);
     const lines: OcrLine[] = [];
+    // Each line is on its way to rank 0 while the next is read: rank 0 takes it when its own
+    // model run ends (onnxruntime runs on the main thread), and this rank does not wait for that.
+    let sending = Promise.resolve();
     try {
       for (const task of share) {
         ctx.signal.throwIfAborted();
         const line = await this.read(task, cropper);
         lines.push(line);
-        await sendObject(this.dist, line, 0);
+        sending = sending.then(() => sendObject(this.dist, line, 0));
+        // Awaited after the loop; a failed send meanwhile is not an unhandled rejection.
+        sending.catch(() => {});
       }
     } finally {
       cropper.delete();
     }
+    await sending;
     return lines;
+  }
+
+  /**
+   * This rank's band of the page's text boxes, gathered to rank 0, which gets every band's (in
+   * no particular order); the other ranks get `undefined`.
+   */
+  private async detectBand(pixels: RgbaImage): Promise<Box[] | undefined> {
+    const share = { band: this.rank, bands: this.worldSize };
+    const boxes = await detectBoxes(this.detector, pixels, share);
+    if (this.worldSize === 1) return boxes;
+    return (await this.dist.gatherObject(boxes, { dst: 0 }))?.flat();
   }
 
   /** Crops and recognises one line on this rank. */
