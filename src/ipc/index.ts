@@ -1,4 +1,4 @@
-export { decodeControlBody, encodeFrame } from "./control-frame.ts";
+export { decodeControlBody, encodeCallFrame, encodeFrame } from "./control-frame.ts";
 export { FrameDecoder } from "./frame-decoder.ts";
 export { HEADER_BYTES, MAX_FRAME_BYTES } from "./frame-header.ts";
 export type { LogLevel, RankConfig, RankMessage, RunnerMessage } from "./messages.ts";

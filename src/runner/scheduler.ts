@@ -12,7 +12,7 @@ import {
   TroupeError,
   WorkerCallError,
 } from "../errors.ts";
-import { encodeFrame, encodeValue } from "../ipc/index.ts";
+import { encodeCallFrame, encodeFrame, encodeValue } from "../ipc/index.ts";
 import type { RankGroup, RequestMessage, RequestMessageSink } from "./rank-group.ts";
 import type { RankLogLine } from "./request-scope.ts";
 import type { RunnerLog } from "./runner-log.ts";
@@ -268,7 +268,7 @@ export class Scheduler implements RequestMessageSink {
     const dispatch = request.start(group.worldSize, group);
     // The same message for every rank: encoded once.
     group.broadcast(
-      encodeFrame({
+      encodeCallFrame({
         t: "call",
         id: request.id,
         requestId: request.requestId,
