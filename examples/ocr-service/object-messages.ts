@@ -34,11 +34,18 @@ export async function scatterObject<T>(
   return packr.unpack(mine.subarray(4, 4 + length)) as T;
 }
 
-/** Sends one value to rank `dst`: its size, then its bytes. */
+/**
+ * Sends one value to rank `dst`: its size, then its bytes. Both sends start at once, in order (the
+ * k-th send to a rank meets its k-th recv), so the bytes follow the size without waiting for the
+ * receiver to take it (a rank in a model run takes it only when the run ends), and values sent
+ * one after another arrive in that order. Resolves once the receiver has both.
+ */
 export async function sendObject(dist: ProcessGroup, value: unknown, dst: number): Promise<void> {
   const bytes = packr.pack(value);
-  await dist.send(Uint32Array.of(bytes.length), { dst });
-  await dist.send(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { dst });
+  await Promise.all([
+    dist.send(Uint32Array.of(bytes.length), { dst }),
+    dist.send(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { dst }),
+  ]);
 }
 
 /** Receives the next value rank `src` sends with {@link sendObject}. */

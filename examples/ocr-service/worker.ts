@@ -96,12 +96,25 @@ export interface OcrOutput {
   readonly elapsedMs: number;
 }
 
-/** A line to read: what rank 0 scatters (the box alone; each rank crops its own page copy). */
+/**
+ * Lines another rank holds at once, dealt by rank 0: one it reads and one waiting, so that it
+ * never waits for the next. Rank 0 tops it up as each line comes back, between its own model
+ * runs (onnxruntime runs on the main thread), so the one waiting covers that delay.
+ */
+const LINES_AHEAD = 2;
+
+/** A line to read: what rank 0 deals (the box alone; each rank crops its own page copy). */
 interface LineTask {
   readonly page: number;
   readonly line: number;
   readonly row: number;
   readonly box: Box;
+}
+
+/** What the scatter hands each rank: its first lines, and whether rank 0 deals it more. */
+interface Share {
+  readonly tasks: readonly LineTask[];
+  readonly more: boolean;
 }
 
 /** Rank 0's view of the page being read, for progress and previews. */
@@ -118,8 +131,10 @@ interface PageState {
 /**
  * PaddleOCR's PP-OCRv4 on every rank. Every rank decodes its own copy of each page and finds the
  * text boxes in its band of the page's rows (detection.ts); the bands' boxes are gathered to rank
- * 0, which puts them in reading order and scatters them over the ranks, line `i` to rank
- * `i % worldSize`; every rank crops and reads its lines one by one and
+ * 0, which puts them in reading order and deals them: it reads line 0 itself, scatters the next
+ * two to each other rank, and hands out the rest one at a time to whichever rank returns a line
+ * (so a rank with more else to do, as rank 0 has, reads fewer); every rank crops and reads its
+ * lines one by one and
  * each line is streamed the moment it is read (other ranks send theirs to rank 0, which streams
  * them); rank 0 also streams, latest-wins, a preview of the page with the boxes read so far. At
  * the end every rank's lines are gathered to rank 0, which returns the pages' text in reading
@@ -198,13 +213,16 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     );
     const summary = { width: pixels.width, height: pixels.height, detectionMs };
     const pageCount = input.pages.length;
-    const shares = Array.from({ length: this.worldSize }, (_, rank) =>
-      tasks.filter((task) => task.line % this.worldSize === rank),
-    );
-    // The other ranks' boxes go first: they wait for them. Rank 0's own share is its part of
-    // the scatter already, so it starts reading while the scatter completes.
+    // Rank 0 reads line 0 (streamed with no relay); each other rank starts with the next
+    // LINES_AHEAD; the rest wait here and go to whichever rank returns a line first.
+    const waiting = [...tasks];
+    const first = waiting.splice(0, 1);
+    const shares: Share[] = Array.from({ length: this.worldSize }, (_, rank) => {
+      const start = rank === 0 ? [] : waiting.splice(0, LINES_AHEAD);
+      return { tasks: start, more: start.length === LINES_AHEAD && waiting.length > 0 };
+    });
+    // The other ranks' first lines go first: they wait for them.
     const scattered = scatterObject(this.dist, shares);
-    const share = shares[0] ?? [];
     // Awaited below with the reading; a failure before then is not an unhandled rejection.
     scattered.catch(() => {});
     await this.addStreamingResult({
@@ -230,16 +248,14 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
       await Promise.all([
         scattered,
         (async () => {
-          for (const task of share) {
+          for (let task = first[0]; task !== undefined; task = waiting.shift()) {
             ctx.signal.throwIfAborted();
             const line = await this.read(task, cropper);
             lines.push(line);
             await stream(line);
           }
         })(),
-        ...shares.slice(1).map(async (theirs, i) => {
-          for (let n = 0; n < theirs.length; n++) await stream(await recvObject(this.dist, i + 1));
-        }),
+        ...shares.slice(1).map((share, i) => this.relay(i + 1, share, waiting, stream)),
       ]);
     } finally {
       cropper.delete();
@@ -250,31 +266,97 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   }
 
   /**
+   * Rank 0: streams the lines rank `rank` reads, and for each one it returns hands it the next
+   * waiting line (or, once none wait, tells it so), so that it always holds {@link LINES_AHEAD}.
+   */
+  private async relay(
+    rank: number,
+    share: Share,
+    waiting: LineTask[],
+    stream: (line: OcrLine) => Promise<void>,
+  ): Promise<void> {
+    let dealt = share.tasks.length;
+    let open = share.more;
+    const sends: Promise<void>[] = [];
+    const deal = (task: LineTask | null) => {
+      const sent = sendObject(this.dist, task, rank);
+      // Awaited at the end; a failed send meanwhile is not an unhandled rejection.
+      sent.catch(() => {});
+      sends.push(sent);
+    };
+    for (let received = 0; received < dealt; received++) {
+      const line = await recvObject<OcrLine>(this.dist, rank);
+      if (open) {
+        const next = waiting.shift();
+        if (next === undefined) open = false;
+        else dealt++;
+        deal(next ?? null);
+      }
+      await stream(line);
+    }
+    await Promise.all(sends);
+  }
+
+  /**
    * Another rank's part of a page: decode its own copy, detect its band and send the boxes to
-   * rank 0, take its lines from the scatter, read them, and send each line to rank 0 at once.
+   * rank 0, take its first lines from the scatter and more from rank 0 as it returns lines, read
+   * them, and send each line to rank 0 at once.
    */
   private async readPage(source: OcrInput["pages"][number], ctx: CallContext): Promise<OcrLine[]> {
     const pixels = await decodePage(source.image, source.name);
     await this.detectBand(pixels);
-    const share = await scatterObject<LineTask[]>(this.dist, undefined);
+    const share = await scatterObject<Share>(this.dist, undefined);
     const cropper = new PageCropper(pixels);
+    const queue = [...share.tasks];
+    // Lines rank 0 deals while this rank reads, until it sends `null`.
+    let open = share.more;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const dealt = (async () => {
+      if (!open) return;
+      try {
+        for (;;) {
+          const task = await recvObject<LineTask | null>(this.dist, 0);
+          if (task === null) break;
+          queue.push(task);
+          wake?.();
+        }
+      } catch (error) {
+        failure = error;
+      } finally {
+        open = false;
+        wake?.();
+      }
+    })();
     const lines: OcrLine[] = [];
     // Each line is on its way to rank 0 while the next is read: rank 0 takes it when its own
     // model run ends (onnxruntime runs on the main thread), and this rank does not wait for that.
-    let sending = Promise.resolve();
+    const sends: Promise<void>[] = [];
     try {
-      for (const task of share) {
+      for (;;) {
         ctx.signal.throwIfAborted();
+        const task = queue.shift();
+        if (task === undefined) {
+          if (failure !== undefined) throw failure;
+          if (!open) break;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          continue;
+        }
         const line = await this.read(task, cropper);
         lines.push(line);
-        sending = sending.then(() => sendObject(this.dist, line, 0));
+        const sent = sendObject(this.dist, line, 0);
         // Awaited after the loop; a failed send meanwhile is not an unhandled rejection.
-        sending.catch(() => {});
+        sent.catch(() => {});
+        sends.push(sent);
       }
     } finally {
       cropper.delete();
     }
-    await sending;
+    await dealt;
+    if (failure !== undefined) throw failure;
+    await Promise.all(sends);
     return lines;
   }
 
