@@ -1,3 +1,5 @@
+import { createFalClient } from "@fal-ai/client";
+import { createParser } from "eventsource-parser";
 import { pino } from "pino";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -81,6 +83,47 @@ describe("the OCR service on two ranks", () => {
     expect(previews.length).toBeGreaterThanOrEqual(1);
     expect(previews.at(-1)).toMatchObject({ read: 22, progress: 1 });
     for (const p of previews) expect(p.preview.url).toMatch(/^data:image\/jpeg;base64,/);
+  });
+
+  it("reads a page through fal's queue with the real @fal-ai/client, the lines among its events", async () => {
+    const health = (await (await fetch(`${server.url}/health`)).json()) as {
+      queue: { appId: string };
+    };
+    const appId = health.queue.appId;
+    const fal = createFalClient({
+      requestMiddleware: async (request) => ({
+        ...request,
+        url: request.url
+          .replace("https://queue.fal.run", `${server.url}/queue`)
+          .replace("https://fal.run", server.url),
+      }),
+    });
+    const truth = knownLines(6, 4);
+    const input = { image_url: await pageDataUrl(truth) };
+    const updates: string[] = [];
+    const { data, requestId } = await fal.subscribe(`${appId}/stream`, {
+      input,
+      mode: "streaming",
+      onQueueUpdate: (update) => updates.push(update.status),
+    });
+    const output = data as OcrOutput;
+    expect(updates).toContain("COMPLETED");
+    expect(characterErrorRate(output.text, truth.join("\n"))).toBeLessThanOrEqual(0.03);
+
+    // What the queue kept of the request: its streamed lines, in troupe's dialect.
+    const events = await fetch(`${server.url}/queue/${appId}/requests/${requestId}/events`);
+    const results: Event[] = [];
+    const parser = createParser({
+      onEvent: (m) => {
+        if (m.event === "result") results.push(JSON.parse(m.data) as Event);
+      },
+    });
+    const decoder = new TextDecoder();
+    for await (const chunk of events.body as unknown as AsyncIterable<Uint8Array>) {
+      parser.feed(decoder.decode(chunk, { stream: true }));
+    }
+    const lines = linesOf(results).map(withoutProgress);
+    expect(lines.sort((a, b) => a.line - b.line)).toEqual(output.pages[0]?.lines);
   });
 
   it("reads several pages, each in its own place of the result", async () => {
