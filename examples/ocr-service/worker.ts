@@ -184,9 +184,10 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   }
 
   /**
-   * Rank 0's part of a page: decode, detect its band and gather the others', scatter the boxes,
-   * then read its own share while it relays the other ranks' lines, streaming each line as it
-   * comes and a preview every few.
+   * Rank 0's part of a page: decode, detect its band and gather the others', then deal the lines
+   * (the first ones by scatter, the rest as lines come back: {@link relay}) and read from the same
+   * queue while it relays the other ranks' lines, streaming each line as it comes and a preview
+   * every few.
    */
   private async readPageOnRank0(
     page: number,
