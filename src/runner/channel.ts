@@ -3,15 +3,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, connect as netConnect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
-/** Size of the one buffer each channel reads into. */
-const READ_BUFFER_BYTES = 256 * 1024;
+import { oneBufferReads } from "../ipc/one-buffer-reads.ts";
 
 /**
- * The runner's end of one rank's control channel, a connected Unix stream socket. It reads with
- * `onread` into one reused buffer and hands each read straight to `onChunk`: no readable-stream
- * machinery, no buffer allocated per read, no tick between the read and the handler. This is the path
- * of every streamed result, so it counts in their latency. `onChunk` must copy what it keeps.
+ * The runner's end of one rank's control channel, a connected Unix stream socket, read as
+ * ipc/one-buffer-reads.ts says. This is the path of every streamed result, so it counts in their
+ * latency. `onChunk` must copy what it keeps.
  */
 export interface RankChannel {
   readonly socket: Socket;
@@ -84,14 +81,7 @@ class Channel implements RankChannel {
   constructor(path: string) {
     this.socket = netConnect({
       path,
-      onread: {
-        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-        callback: (bytes, into) => {
-          // A plain view: a Buffer's subarray runs its species constructor, on every read.
-          this.onChunk(new Uint8Array(into.buffer, into.byteOffset, bytes));
-          return true;
-        },
-      },
+      onread: oneBufferReads((chunk) => this.onChunk(chunk)),
     });
   }
 }

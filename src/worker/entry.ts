@@ -8,6 +8,7 @@
 import { Socket } from "node:net";
 import { encodeFrame } from "../ipc/control-frame.ts";
 import { FrameDecoder } from "../ipc/frame-decoder.ts";
+import { oneBufferReads } from "../ipc/one-buffer-reads.ts";
 import { parseRunnerMessage } from "../ipc/parse-message.ts";
 import { captureOutput } from "./capture-output.ts";
 import { rankIdentityFromEnv } from "./rank-env.ts";
@@ -16,7 +17,6 @@ import { ResultSink } from "./result-sink.ts";
 
 const CHANNEL_FD = 3;
 const EMPTY = new Uint8Array(0);
-const READ_BUFFER_BYTES = 256 * 1024;
 
 // setpriv sets the parent-death signal after the fork, so a runner that died before then sends
 // none; its rank then has another parent already, and leaves before doing anything.
@@ -25,22 +25,12 @@ if (runnerPid !== undefined && process.ppid !== Number(runnerPid)) process.exit(
 
 const { rank } = rankIdentityFromEnv();
 const decoder = new FrameDecoder();
-/**
- * Read with `onread` into one reused buffer, as the runner's end is: a call's input (a page image,
- * a tensor) comes in reads of up to 256 KiB instead of the readable stream's 64 KiB chunks, each
- * a Buffer of its own and a turn of the loop. The decoder copies what it keeps.
- */
+// Read as the runner's end is (ipc/one-buffer-reads.ts); the decoder copies what it keeps.
 const channel = new Socket({
   fd: CHANNEL_FD,
   readable: true,
   writable: true,
-  onread: {
-    buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-    callback: (bytes: number, into: Uint8Array) => {
-      receive(new Uint8Array(into.buffer, into.byteOffset, bytes));
-      return true;
-    },
-  },
+  onread: oneBufferReads(receive),
   // Node documents `onread` for `new Socket()`; @types/node has it for `connect()` alone.
 } as ConstructorParameters<typeof Socket>[0]);
 const session = new RankSession({
