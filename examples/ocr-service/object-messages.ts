@@ -48,6 +48,30 @@ export async function sendObject(dist: ProcessGroup, value: unknown, dst: number
   ]);
 }
 
+/**
+ * Values sent with {@link sendObject} without waiting for each to be taken: `sent()` resolves once
+ * every one was, or rejects with the first failure (one before then is not an unhandled
+ * rejection).
+ */
+export class ObjectOutbox {
+  readonly #dist: ProcessGroup;
+  readonly #sends: Promise<void>[] = [];
+
+  constructor(dist: ProcessGroup) {
+    this.#dist = dist;
+  }
+
+  send(value: unknown, dst: number): void {
+    const sent = sendObject(this.#dist, value, dst);
+    sent.catch(() => {});
+    this.#sends.push(sent);
+  }
+
+  async sent(): Promise<void> {
+    await Promise.all(this.#sends);
+  }
+}
+
 /** Receives the next value rank `src` sends with {@link sendObject}. */
 export async function recvObject<T>(dist: ProcessGroup, src: number): Promise<T> {
   const size = new Uint32Array(1);

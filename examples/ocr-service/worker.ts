@@ -3,7 +3,7 @@ import { type CallContext, DistributedWorker, type Image } from "../../src/index
 import { decodePage } from "./decode-page.ts";
 import { detectBoxes } from "./detection.ts";
 import { DEFAULT_MODEL_FILES, loadDictionary, loadModel, type ModelFiles } from "./models.ts";
-import { recvObject, scatterObject, sendObject } from "./object-messages.ts";
+import { ObjectOutbox, recvObject, scatterObject } from "./object-messages.ts";
 import { localWorldSizeFromEnv, sessionOptionsFor } from "./onnx-session.ts";
 import { type PreviewBase, previewBase, previewOf } from "./preview.ts";
 import { pageText, readingOrder } from "./reading-order.ts";
@@ -278,24 +278,18 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
   ): Promise<void> {
     let dealt = share.tasks.length;
     let open = share.more;
-    const sends: Promise<void>[] = [];
-    const deal = (task: LineTask | null) => {
-      const sent = sendObject(this.dist, task, rank);
-      // Awaited at the end; a failed send meanwhile is not an unhandled rejection.
-      sent.catch(() => {});
-      sends.push(sent);
-    };
+    const outbox = new ObjectOutbox(this.dist);
     for (let received = 0; received < dealt; received++) {
       const line = await recvObject<OcrLine>(this.dist, rank);
       if (open) {
         const next = waiting.shift();
         if (next === undefined) open = false;
         else dealt++;
-        deal(next ?? null);
+        outbox.send(next ?? null, rank);
       }
       await stream(line);
     }
-    await Promise.all(sends);
+    await outbox.sent();
   }
 
   /**
@@ -332,7 +326,7 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     const lines: OcrLine[] = [];
     // Each line is on its way to rank 0 while the next is read: rank 0 takes it when its own
     // model run ends (onnxruntime runs on the main thread), and this rank does not wait for that.
-    const sends: Promise<void>[] = [];
+    const outbox = new ObjectOutbox(this.dist);
     try {
       for (;;) {
         ctx.signal.throwIfAborted();
@@ -347,17 +341,14 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
         }
         const line = await this.read(task, cropper);
         lines.push(line);
-        const sent = sendObject(this.dist, line, 0);
-        // Awaited after the loop; a failed send meanwhile is not an unhandled rejection.
-        sent.catch(() => {});
-        sends.push(sent);
+        outbox.send(line, 0);
       }
     } finally {
       cropper.delete();
     }
     await dealt;
     if (failure !== undefined) throw failure;
-    await Promise.all(sends);
+    await outbox.sent();
     return lines;
   }
 
