@@ -64,18 +64,15 @@ export function detectionBand(height: number, index: number, count: number): Det
   };
 }
 
-/** The whole page as one band. */
-function wholePage(height: number): DetectionBand {
-  return detectionBand(height, 0, 1);
-}
-
 /**
- * The band's rows of the page as the detector's input tensor, [1, 3, bottom - top, W] in B, G, R
- * planes (the whole page by default).
+ * The band's rows of the page, scaled to `full` (its {@link detectionSize}), as the detector's
+ * input tensor, [1, 3, bottom - top, W] in B, G, R planes.
  */
-export async function detectionInput(page: RgbaImage, band?: DetectionBand): Promise<Tensor> {
-  const full = detectionSize(page.width, page.height);
-  const { top, bottom } = band ?? wholePage(full.height);
+export async function detectionInput(
+  page: RgbaImage,
+  full: { readonly width: number; readonly height: number },
+  { top, bottom }: DetectionBand,
+): Promise<Tensor> {
   const size = { width: full.width, height: bottom - top };
   const { data } = await sharp(page.data, {
     raw: { width: page.width, height: page.height, channels: 4 },
@@ -111,7 +108,7 @@ export async function detectBoxes(
   const full = detectionSize(page.width, page.height);
   const band = detectionBand(full.height, share.band, share.bands);
   if (band.ownBottom === band.ownTop) return [];
-  const input = await detectionInput(page, band);
+  const input = await detectionInput(page, full, band);
   const outputs = await session.run({ [session.inputNames[0] as string]: input });
   const map = outputs[session.outputNames[0] as string] as Tensor;
   const [, , height, width] = map.dims as [number, number, number, number];
