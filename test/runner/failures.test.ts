@@ -204,7 +204,7 @@ describe("a rank process that dies mid-request", () => {
   });
 
   it("restarts a group whose rank ignores cancellation once cancelGracePeriod has passed", async () => {
-    const hung = scenarioRunner({ cancelGracePeriod: 100, restart: { initialDelay: 0 } });
+    const hung = scenarioRunner({ cancelGracePeriod: 500, restart: { initialDelay: 0 } });
     await hung.start();
     try {
       const stream = hung.stream({ op: "spin", rank: 1 }, { timeout: 100 });
