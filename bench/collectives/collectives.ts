@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../free-port.ts";
 import type { Measurement } from "./figures.ts";
 
 export interface CollectivesRow {
@@ -86,12 +86,4 @@ async function runRanks(command: string, args: string[]): Promise<Measurement[]>
   }
   const line = output.trim().split("\n").at(-1) ?? "[]";
   return JSON.parse(line) as Measurement[];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address !== null ? address.port : 0;
 }

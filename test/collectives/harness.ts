@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../../bench/free-port.ts";
 import { TCPStore } from "../../src/collectives/index.ts";
 import type { SerializedError } from "../../src/errors.ts";
 
@@ -108,15 +108,6 @@ export class Launch implements AsyncDisposable {
     await this.exited();
     await this.store?.close();
   }
-}
-
-/** A free TCP port on this host. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return typeof address === "object" && address !== null ? address.port : 0;
 }
 
 /** Starts `worldSize` rank processes running `scenario`. */

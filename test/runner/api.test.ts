@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { type AddressInfo, connect, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { freePort } from "../../bench/free-port.ts";
 import {
   DistributedRunner,
   InvalidArgumentError,
@@ -174,10 +175,11 @@ describe("keepalive", () => {
 
 describe("the ranks' environment", () => {
   it("follows torchrun's contract, and gives each rank its GPU as its only visible device", async () => {
+    const masterPort = await freePort();
     const runner = scenarioRunner({
       gpus: ["3", "GPU-8f2e"],
       masterAddr: "127.0.0.1",
-      masterPort: 29_777,
+      masterPort,
       env: { TROUPE_TEST_VAR: "hello" },
       cwd: "/tmp",
       streamAllRanks: true,
@@ -197,7 +199,7 @@ describe("the ranks' environment", () => {
           LOCAL_RANK: "0",
           WORLD_SIZE: "2",
           MASTER_ADDR: "127.0.0.1",
-          MASTER_PORT: "29777",
+          MASTER_PORT: String(masterPort),
           CUDA_VISIBLE_DEVICES: "3",
           TROUPE_TEST_VAR: "hello",
         },
