@@ -3,6 +3,7 @@ import { type FSWatcher, readdirSync, statSync, watch } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { abortOf } from "../internal/abort-of.ts";
 import type { CliEnvironment } from "./environment.ts";
 
 /** Folders whose changes never restart the app: dependencies, git, build outputs. */
@@ -116,12 +117,7 @@ export async function runWatched(run: WatchedRun): Promise<number> {
   });
 
   start();
-  await new Promise<void>((done) => {
-    const { signal } = environment;
-    if (signal === undefined) return;
-    if (signal.aborted) done();
-    else signal.addEventListener("abort", () => done(), { once: true });
-  });
+  await abortOf(environment.signal);
   stopped = true;
   clearTimeout(timer);
   closeTree();

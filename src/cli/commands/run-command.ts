@@ -3,6 +3,7 @@ import type { LevelWithSilent } from "pino";
 import { serve } from "../../app/index.ts";
 import { checkAppId } from "../../app/options.ts";
 import { InvalidArgumentError } from "../../errors.ts";
+import { abortOf } from "../../internal/abort-of.ts";
 import { readApiKeyFile } from "../api-key-file.ts";
 import type { CliEnvironment } from "../environment.ts";
 import { loadApp } from "../load-app.ts";
@@ -106,12 +107,7 @@ export function addRunCommand(
       });
       environment.stdout.write(`Listening on ${server.url}\n`);
       // Serves until the signal (SIGINT/SIGTERM in the executable) stops it.
-      const { signal } = environment;
-      await new Promise<void>((done) => {
-        if (signal === undefined) return;
-        if (signal.aborted) done();
-        else signal.addEventListener("abort", () => done(), { once: true });
-      });
+      await abortOf(environment.signal);
       await server.close();
       setExit(0);
     });
