@@ -346,8 +346,8 @@ export default class OcrWorker extends DistributedWorker<OcrInput, OcrOutput, Oc
     } finally {
       cropper.delete();
     }
+    // The loop ends only once the dealing has ended without a failure (it throws one it sees).
     await dealt;
-    if (failure !== undefined) throw failure;
     await outbox.sent();
     return lines;
   }
