@@ -108,6 +108,8 @@ describe("the scenario app, fal's dialect", () => {
     await exchange.until((text) => text.endsWith(": ping\n\n"));
     expect(exchange.body.match(/: ping/g)).toHaveLength(1);
     exchange.socket.destroy();
+    // Both ranks write their marker; the directory goes only after the last of them.
+    await waitForFile(join(dir.path, "aborted-0"));
     await waitForFile(join(dir.path, "aborted-1"));
   });
 
