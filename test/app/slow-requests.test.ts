@@ -12,7 +12,9 @@ import { App, endpoint, type ServerHandle, StreamingResponse } from "../../src/a
 import { deferred } from "../../src/internal/deferred.ts";
 import { parseHead, RawExchange, recordingPino, serveForTest } from "./helpers.ts";
 
-const REQUEST_TIMEOUT = 300;
+// Long enough that a request sent whole is parsed before it, however loaded the machine: Node counts
+// from the connection's accept.
+const REQUEST_TIMEOUT = 1000;
 
 class SlowApp extends App {
   /** Bodies the endpoints received: none of a timed-out request may arrive. */

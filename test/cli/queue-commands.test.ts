@@ -184,7 +184,9 @@ describe("troupe submit, status and result", () => {
       "--priority",
       "low",
       "--timeout",
-      "0.5",
+      // Long enough that the hold worker's call() has begun (it writes aborted-0 on its cancel)
+      // however loaded the machine, since the time counts from the submit.
+      "2",
       "--webhook",
       `${receiver.url}/hook`,
     );

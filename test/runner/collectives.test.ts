@@ -111,7 +111,7 @@ describe("a request whose ranks wait in a collective", () => {
 
   it("reports a collective's timeout as COLLECTIVE_TIMEOUT naming the rank that did not arrive", async () => {
     const error = await runner
-      .invoke({ op: "timeout", absent: 1, timeout: 1000 })
+      .invoke({ op: "timeout", absent: 1, timeout: 3000 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerCallError);
     const cause = (error as Error).cause as CollectiveTimeoutError;
