@@ -10,6 +10,7 @@ import { ErrorCode } from "../errors.ts";
 import { publicError } from "../events/public-error.ts";
 import { encodeEvent } from "../events/sse-fields.ts";
 import { QUEUE_PATH, QueueHeader, SseHeader } from "../events/sse-names.ts";
+import { onAbort } from "../internal/abort-of.ts";
 import type {
   LogEntry,
   Priority,
@@ -325,9 +326,7 @@ function openSse(
   const { heartbeatInterval, timers } = context.options;
   const connection = new SseConnection(reply.raw, reply.getHeaders(), heartbeatInterval, timers);
   context.metrics.openStreams.inc();
-  connection.closed.addEventListener("abort", () => context.metrics.openStreams.dec(), {
-    once: true,
-  });
+  onAbort(connection.closed, () => context.metrics.openStreams.dec());
   return {
     signal: connection.closed,
     async write(bytes) {

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Dialect, REQUESTS_PATH, SseHeader } from "../events/sse-names.ts";
 import { encodeRetry, encodeTroupeEvent } from "../events/troupe-dialect.ts";
+import { onAbort } from "../internal/abort-of.ts";
 import { ForbiddenError, ReplayUnavailableError, RequestNotFoundError } from "./errors.ts";
 import type { HttpServer } from "./http-server.ts";
 import { recordRequest } from "./request-outcome.ts";
@@ -33,7 +34,8 @@ function openConnection(
     options.timers,
   );
   metrics.openStreams.inc();
-  connection.closed.addEventListener("abort", () => metrics.openStreams.dec(), { once: true });
+  // A client gone before the head went out leaves the connection closed from the start.
+  onAbort(connection.closed, () => metrics.openStreams.dec());
   return connection;
 }
 

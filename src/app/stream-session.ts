@@ -3,6 +3,7 @@ import { encodeFalEvent } from "../events/fal-dialect.ts";
 import { isTerminal } from "../events/request-event.ts";
 import type { Dialect } from "../events/sse-names.ts";
 import { carriesId, encodeTroupeEvent } from "../events/troupe-dialect.ts";
+import { onAbort } from "../internal/abort-of.ts";
 import { ReaderReplacedError, SlowReaderError } from "./errors.ts";
 import { ReplayBuffer } from "./replay-buffer.ts";
 import type { RequestOwner } from "./request-owner.ts";
@@ -117,7 +118,8 @@ export class StreamSession {
     previous?.endWith(this.replacedEvent());
     clearTimeout(this.resumeTimer);
     this.resumeTimer = undefined;
-    connection.closed.addEventListener("abort", () => this.detach(connection), { once: true });
+    // A connection closed before it was attached is detached at once, as a later close would be.
+    onAbort(connection.closed, () => this.detach(connection));
     this.wakeUp();
     return true;
   }

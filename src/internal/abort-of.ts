@@ -9,3 +9,17 @@ export function abortOf(signal: AbortSignal | undefined): Promise<void> {
     else signal.addEventListener("abort", () => resolve(), { once: true });
   });
 }
+
+/**
+ * Calls `listener` once when `signal` aborts, or now if it already has; returns what takes the
+ * listener off again (nothing to do without a signal, or once it was called).
+ */
+export function onAbort(signal: AbortSignal | undefined, listener: () => void): () => void {
+  if (signal === undefined) return () => {};
+  if (signal.aborted) {
+    listener();
+    return () => {};
+  }
+  signal.addEventListener("abort", listener, { once: true });
+  return () => signal.removeEventListener("abort", listener);
+}

@@ -442,6 +442,10 @@ export class RedisStore implements QueueStore {
   ): Promise<T | undefined> {
     if (!(await this.connections.whenReady(signal))) return undefined;
     const redis = await this.connections.acquire();
+    if (signal.aborted) {
+      this.connections.release(redis);
+      return undefined;
+    }
     const onAbort = () => this.connections.discard(redis);
     signal.addEventListener("abort", onAbort, { once: true });
     try {

@@ -167,7 +167,9 @@ async function connectAll(
       resolve();
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    check();
+    // The signal may have aborted while the connections above were opened.
+    if (signal.aborted) onAbort();
+    else check();
   });
 
   for (const [r, peerAddress] of addresses) {
