@@ -4,25 +4,45 @@ import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { pino } from "pino";
 import { type AppClass, type ServeOptions, type ServerHandle, serve } from "../../src/app/index.ts";
 
-/** A pino logger whose JSON lines are kept, parsed and as written, for assertions. */
-export function recordingPino(): {
+/**
+ * A pino logger whose JSON lines are kept, parsed and as written, for assertions; `line(test)`
+ * waits for the first line `test` holds for.
+ */
+export function recordingPino(level: pino.LevelWithSilent = "info"): {
   logger: pino.Logger;
   lines: Record<string, unknown>[];
   raw: string[];
+  line(test: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
 } {
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
+  let waiters: { test: (line: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split("\n")) {
-        if (line === "") continue;
-        raw.push(line);
-        lines.push(JSON.parse(line));
+      for (const text of chunk.toString().split("\n")) {
+        if (text === "") continue;
+        raw.push(text);
+        const line = JSON.parse(text) as Record<string, unknown>;
+        lines.push(line);
+        const met = waiters.filter((w) => w.test(line));
+        waiters = waiters.filter((w) => !met.includes(w));
+        for (const w of met) w.resolve();
       }
       callback();
     },
   });
-  return { logger: pino({ level: "info" }, destination), lines, raw };
+  return {
+    logger: pino({ level }, destination),
+    lines,
+    raw,
+    line(test) {
+      const found = lines.find(test);
+      if (found !== undefined) return Promise.resolve(found);
+      return new Promise((resolve) =>
+        waiters.push({ test, resolve: () => resolve(lines.find(test) ?? {}) }),
+      );
+    },
+  };
 }
 
 /** Serves `App` on port 0 with a silent logger unless one is given. */

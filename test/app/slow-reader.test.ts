@@ -5,8 +5,6 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import {
@@ -21,7 +19,7 @@ import { DistributedRunner } from "../../src/index.ts";
 import type FloodWorker from "../fixtures/app/flood-worker.ts";
 import type { Flood } from "../fixtures/app/flood-worker.ts";
 import { tempDir, waitForFile } from "../helpers.ts";
-import { RawExchange, serveForTest } from "./helpers.ts";
+import { RawExchange, recordingPino, serveForTest } from "./helpers.ts";
 
 const SLOW_READER_MS = 30_000;
 /** Results far larger than every buffer between the worker and a client that does not read. */
@@ -117,37 +115,6 @@ class SlowReaderTimers implements HeartbeatTimers {
   }
 }
 
-/** A pino logger whose lines tests can wait for. */
-function awaitableLog() {
-  const lines: Record<string, unknown>[] = [];
-  let waiters: { test: (line: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      for (const text of chunk.toString().split("\n")) {
-        if (text === "") continue;
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        const met = waiters.filter((w) => w.test(line));
-        waiters = waiters.filter((w) => !met.includes(w));
-        for (const w of met) w.resolve();
-      }
-      callback();
-    },
-  });
-  return {
-    logger: pino({ level: "info" }, destination),
-    lines,
-    /** The first line `test` holds for, now or when it comes. */
-    line(test: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-      const found = lines.find(test);
-      if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) =>
-        waiters.push({ test, resolve: () => resolve(lines.find(test) ?? {}) }),
-      );
-    },
-  };
-}
-
 const requestLine = (l: Record<string, unknown>) => l.url === "/flood" && l.status === 200;
 
 describe.each([
@@ -156,10 +123,10 @@ describe.each([
 ])("a slow reader in %s's dialect", (_dialect, headers) => {
   let server: ServerHandle;
   let timers: SlowReaderTimers;
-  let log: ReturnType<typeof awaitableLog>;
+  let log: ReturnType<typeof recordingPino>;
   beforeAll(async () => {
     timers = new SlowReaderTimers(SLOW_READER_MS);
-    log = awaitableLog();
+    log = recordingPino();
     server = await serveForTest(FloodApp, {
       timers,
       slowReaderTimeout: SLOW_READER_MS,
