@@ -1,5 +1,6 @@
-import { pino } from "pino";
+import { type Logger as PinoLogger, pino } from "pino";
 import { InvalidArgumentError } from "../errors.ts";
+import { withRunnerLogger } from "../runner/logger.ts";
 import { show } from "../runner/options.ts";
 import type { App, AppClass } from "./app.ts";
 import { registerBuiltinRoutes } from "./builtin-routes.ts";
@@ -76,18 +77,20 @@ const BUILTIN_PATHS = new Set([
 export async function serve(AppClass: AppClass, options: ServeOptions = {}): Promise<ServerHandle> {
   const resolved = resolveServeOptions(options);
   const onListening = checkOnListening(options.onListening);
-  const app = new AppClass();
+  const logger = resolved.logger ?? pino({ name: "troupe" });
+  // Runners the app makes without a logger of their own log where the server does.
+  const app = withRunnerLogger(logger, () => new AppClass());
   const endpoints = checkEndpoints(endpointsOf(app));
   let setUp = false;
   let setupSettled: Promise<unknown> = Promise.resolve();
-  const started = await listen(app, AppClass.name || "troupe app", endpoints, resolved, {
+  const started = await listen(app, AppClass.name || "troupe app", endpoints, resolved, logger, {
     setUp: () => setUp,
     setupSettled: () => setupSettled,
   });
   const { handle, context, queue } = started;
   if (onListening === undefined) context.logger.info({ url: handle.url }, "listening");
   else onListening({ url: handle.url, port: handle.port });
-  const setup = (async () => app.setup())();
+  const setup = withRunnerLogger(logger, async () => app.setup());
   setupSettled = setup.catch(() => {});
   try {
     await setup;
@@ -138,6 +141,7 @@ async function listen(
   title: string,
   endpoints: readonly EndpointDefinition[],
   options: ResolvedServeOptions,
+  logger: PinoLogger,
   progress: SetupProgress,
 ): Promise<{ handle: ServerHandle; context: ServerContext; queue: QueueService }> {
   let closing: Promise<void> | undefined;
@@ -148,8 +152,8 @@ async function listen(
     appId: options.appId ?? defaultAppId(title),
     endpoints,
     options,
-    // A child of the caller's logger, so that its level can be raised around listen() alone.
-    logger: (options.logger ?? pino({ name: "troupe" })).child({}),
+    // A child of the server's logger, so that its level can be raised around listen() alone.
+    logger: logger.child({}),
     metrics: new ServerMetrics(runners),
     sessions: new SessionRegistry(),
     inflight: new Map(),

@@ -70,7 +70,10 @@ export interface DistributedRunnerOptions {
   readonly highWaterMark?: number;
   /** Bytes of unsent results a rank may hold before `addStreamingResult` throws. @default 64 MiB */
   readonly maxPendingBytes?: number;
-  /** Where the runner logs. @default pino to stderr, level `TROUPE_LOG_LEVEL` or "info" */
+  /**
+   * Where the runner logs. @default the server's logger for a runner made while `serve()` makes
+   * the app or runs its `setup()`; else pino to stderr, level `TROUPE_LOG_LEVEL` or "info"
+   */
   readonly logger?: Logger;
 }
 

@@ -1,6 +1,6 @@
 import { serializeError } from "../errors.ts";
 import type { LogLevel } from "../ipc/messages.ts";
-import { defaultLogger, type Logger } from "./logger.ts";
+import { defaultLogger, type Logger, runnerLogger } from "./logger.ts";
 import type { RankLogLine } from "./request-scope.ts";
 
 /**
@@ -15,7 +15,7 @@ export class RunnerLog {
   tap: ((line: RankLogLine) => void) | undefined;
 
   constructor(logger: Logger | undefined) {
-    this.logger = logger;
+    this.logger = runnerLogger(logger);
   }
 
   /** Loads the default logger (pino) when none was given; before that nothing is written. */

@@ -158,3 +158,51 @@ describe("the listening line", () => {
     });
   });
 });
+
+describe("runners the app makes without a logger", () => {
+  /** An app with a runner made with the app (a field) and one made in its setup(). */
+  class TwoRunners extends App {
+    made = new DistributedRunner({ worker: streamingWorker, worldSize: 1, gpus: [] });
+    setUp!: DistributedRunner;
+
+    override async setup() {
+      this.setUp = new DistributedRunner({ worker: streamingWorker, worldSize: 1, gpus: [] });
+      await Promise.all([this.made.start(), this.setUp.start()]);
+    }
+  }
+
+  /** Kills `runner`'s rank and waits until its restarted group has answered a call. */
+  async function restart(runner: DistributedRunner): Promise<void> {
+    process.kill(runner.ranks[0]?.pid as number, "SIGKILL");
+    await runner.invoke({ prompt: "again" });
+  }
+
+  it("log where the server logs, at its level: a rank's death at error, the restart at info", async () => {
+    const log = recordingPino();
+    const server = await serveForTest(TwoRunners, { logger: log.logger });
+    try {
+      const app = server.app as TwoRunners;
+      for (const runner of [app.made, app.setUp]) {
+        const before = log.lines.length;
+        await restart(runner);
+        const lines = log.lines.slice(before);
+        expect(lines).toContainEqual(expect.objectContaining({ level: 50 }));
+        expect(lines).toContainEqual(expect.objectContaining({ msg: "Rank group restarted" }));
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("write nothing below the server's level", async () => {
+    const log = recordingPino("warn");
+    const server = await serveForTest(TwoRunners, { logger: log.logger });
+    try {
+      await restart((server.app as TwoRunners).setUp);
+      expect(log.lines).toContainEqual(expect.objectContaining({ level: 50 }));
+      expect(log.lines.filter((l) => (l.level as number) < 40)).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
