@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Dialect, dialectOf, RESUME_QUERY, SseHeader } from "../events/sse-names.ts";
 import { toJson } from "../events/to-json.ts";
+import { onAbort } from "../internal/abort-of.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import {
   MethodNotAllowedError,
@@ -85,8 +86,7 @@ export async function callEndpoint(
   };
   reply.raw.once("close", onClose);
   const { signal } = options;
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener("abort", onAbort, { once: true });
+  const offAbort = onAbort(signal, () => controller.abort(signal?.reason));
   context.inflight.set(requestId, controller);
   let result: unknown;
   try {
@@ -95,7 +95,7 @@ export async function callEndpoint(
   } finally {
     context.inflight.delete(requestId);
     reply.raw.off("close", onClose);
-    signal?.removeEventListener("abort", onAbort);
+    offAbort();
   }
   if (!StreamingResponse.isInstance(result)) {
     return reply.type("application/json; charset=utf-8").send(toJson(result));
@@ -122,19 +122,17 @@ export async function callEndpoint(
 function unlessAborted(handled: unknown, signal: AbortSignal): Promise<unknown> {
   const result = Promise.resolve(handled);
   return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    const offAbort = onAbort(signal, () => reject(signal.reason));
     result.then(
       (value) => {
-        signal.removeEventListener("abort", onAbort);
+        offAbort();
         if (signal.aborted && StreamingResponse.isInstance(value)) {
           void Promise.resolve(value.body[Symbol.asyncIterator]().return?.()).catch(() => {});
         }
         resolve(value);
       },
       (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
+        offAbort();
         reject(error);
       },
     );

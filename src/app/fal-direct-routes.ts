@@ -7,6 +7,7 @@
  * 504 with `x-fal-request-timeout-type: user` (a stream already under way ends with the error).
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { onAbort } from "../internal/abort-of.ts";
 import type { EndpointDefinition } from "./endpoint.ts";
 import { callEndpoint } from "./endpoint-routes.ts";
 import {
@@ -72,9 +73,7 @@ async function callDirect(
   // A stream under way when the deadline passes ends with its fatal error event.
   const session = context.sessions.get(request.id);
   if (session !== undefined) {
-    const cancel = (): void => session.cancel(deadline.reason as Error);
-    if (deadline.aborted) cancel();
-    else deadline.addEventListener("abort", cancel, { once: true });
+    onAbort(deadline, () => session.cancel(deadline.reason as Error));
   }
   return answered;
 }

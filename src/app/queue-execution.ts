@@ -1,6 +1,7 @@
 import { eventData } from "../events/event-data.ts";
 import { publicError } from "../events/public-error.ts";
 import { toJson } from "../events/to-json.ts";
+import { onAbort } from "../internal/abort-of.ts";
 import type { LogEntry, Outcome } from "../queue/queue-store.ts";
 import type { Execute } from "../queue/queue-worker.ts";
 import { type RankLogLine, withRequestScope } from "../runner/request-scope.ts";
@@ -56,9 +57,7 @@ export function queueExecution(context: ServerContext): Execute {
     }
     const finalIsDone = RunnerStream.isInstance(result.body);
     const source = streamSource(result.body, "troupe");
-    const onAbort = (): void => source.cancel(signal.reason as Error);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
+    const offAbort = onAbort(signal, () => source.cancel(signal.reason as Error));
     const encode = { requestId: entry.id, forwardsAllRanks: source.forwardsAllRanks };
     let last = "null";
     try {
@@ -97,7 +96,7 @@ export function queueExecution(context: ServerContext): Execute {
     } catch (error) {
       return await fail(error);
     } finally {
-      signal.removeEventListener("abort", onAbort);
+      offAbort();
     }
   };
 }

@@ -340,13 +340,13 @@ function openSse(
 /** Resolves when queue positions next move (the store says so), or at once when `signal` aborts. */
 function nextMove(store: QueueStore, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    let offAbort = (): void => {};
     const done = (): void => {
       off();
-      signal.removeEventListener("abort", done);
+      offAbort();
       resolve();
     };
     const off = store.onMoved(done);
-    if (signal.aborted) done();
-    else signal.addEventListener("abort", done, { once: true });
+    offAbort = onAbort(signal, done);
   });
 }

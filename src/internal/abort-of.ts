@@ -3,11 +3,7 @@
  * never fires); never without a signal.
  */
 export function abortOf(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (signal === undefined) return;
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
+  return new Promise<void>((resolve) => onAbort(signal, () => resolve()));
 }
 
 /**

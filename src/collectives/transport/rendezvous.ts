@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { abortReason } from "../../errors.ts";
+import { onAbort } from "../../internal/abort-of.ts";
 import { Communicator } from "../engine/communicator.ts";
 import { RendezvousError } from "../errors.ts";
 import type { NativeAddon } from "../native-addon.ts";
@@ -153,7 +154,7 @@ async function connectAll(
   }
 
   await new Promise<void>((resolve, reject) => {
-    const onAbort = () => {
+    const giveUp = () => {
       const missing = others.filter((r) => !writers.has(r));
       reject(
         new RendezvousError(
@@ -162,14 +163,13 @@ async function connectAll(
         ),
       );
     };
+    // The signal may have aborted while the connections above were opened: onAbort runs it now.
+    const offAbort = onAbort(signal, giveUp);
     settle = () => {
-      signal.removeEventListener("abort", onAbort);
+      offAbort();
       resolve();
     };
-    signal.addEventListener("abort", onAbort, { once: true });
-    // The signal may have aborted while the connections above were opened.
-    if (signal.aborted) onAbort();
-    else check();
+    check();
   });
 
   for (const [r, peerAddress] of addresses) {
