@@ -16,7 +16,8 @@ export function recordingPino(level: pino.LevelWithSilent = "info"): {
 } {
   const lines: Record<string, unknown>[] = [];
   const raw: string[] = [];
-  let waiters: { test: (line: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
+  type Line = Record<string, unknown>;
+  let waiters: { test: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
       for (const text of chunk.toString().split("\n")) {
@@ -26,7 +27,7 @@ export function recordingPino(level: pino.LevelWithSilent = "info"): {
         lines.push(line);
         const met = waiters.filter((w) => w.test(line));
         waiters = waiters.filter((w) => !met.includes(w));
-        for (const w of met) w.resolve();
+        for (const w of met) w.resolve(line);
       }
       callback();
     },
@@ -38,9 +39,7 @@ export function recordingPino(level: pino.LevelWithSilent = "info"): {
     line(test) {
       const found = lines.find(test);
       if (found !== undefined) return Promise.resolve(found);
-      return new Promise((resolve) =>
-        waiters.push({ test, resolve: () => resolve(lines.find(test) ?? {}) }),
-      );
+      return new Promise((resolve) => waiters.push({ test, resolve }));
     },
   };
 }
